@@ -1,0 +1,6 @@
+"""rlx: JAX-native functional deep reinforcement learning."""
+
+from rlx.envs import make
+
+__version__ = "0.1.0"
+__all__ = ["make"]

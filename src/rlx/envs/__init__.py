@@ -1,0 +1,19 @@
+"""Functional environments, wrappers and the registry."""
+
+from rlx.envs import classic_control  # noqa: F401  (registers the tasks)
+from rlx.envs.core import (
+    AutoReset,
+    Environment,
+    EpisodeStats,
+    TimeLimit,
+    TimeStep,
+    Wrapper,
+    for_training,
+)
+from rlx.envs.registry import UnknownEnvironmentError, make, register, registered, spec
+from rlx.envs.spaces import Box, Discrete
+
+__all__ = [
+    "AutoReset", "Box", "Discrete", "Environment", "EpisodeStats", "TimeLimit", "TimeStep",
+    "UnknownEnvironmentError", "Wrapper", "for_training", "make", "register", "registered", "spec",
+]
