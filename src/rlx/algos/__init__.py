@@ -1,0 +1,43 @@
+"""Learning algorithms and their registry (``rlx list`` shows it)."""
+
+from __future__ import annotations
+
+import difflib
+
+from rlx.algos import pg
+from rlx.algos.base import Agent, Algorithm, ConfigError
+
+_CONTINUOUS_PPO = dict(num_envs=16, num_steps=256, epochs=10, minibatches=32, lr=1e-3,
+                       gamma=0.95, gae_lambda=0.95, ent_coef=0.0, normalize_obs=True)
+
+ALGORITHMS: dict[str, Algorithm] = {
+    "ppo": Algorithm(
+        "ppo", "Proximal policy optimisation (clipped surrogate, GAE)", pg.PPOConfig, pg.build,
+        pg.validate, "CartPole-v1", 500_000,
+        presets={
+            "Acrobot-v1": dict(ent_coef=0.0, num_steps=256),
+            "MountainCarContinuous-v0": dict(_CONTINUOUS_PPO, gamma=0.99),
+            "Pendulum-v1": _CONTINUOUS_PPO,
+        },
+    ),
+    "a2c": Algorithm(
+        "a2c", "Advantage actor-critic (n-step rollouts, GAE)", pg.A2CConfig, pg.build,
+        pg.validate, "CartPole-v1", 1_000_000, presets={},
+    ),
+    "reinforce": Algorithm(
+        "reinforce", "REINFORCE (reward-to-go, value baseline)", pg.ReinforceConfig, pg.build,
+        pg.validate, "CartPole-v1", 1_000_000, presets={},
+    ),
+}
+
+
+def get(name: str) -> Algorithm:
+    """The registered algorithm ``name``; a one-line ``ConfigError`` otherwise."""
+    if name not in ALGORITHMS:
+        close = difflib.get_close_matches(name, ALGORITHMS, n=3, cutoff=0.4)
+        hint = f"did you mean {', '.join(close)}?" if close else f"choose one of {', '.join(ALGORITHMS)}"
+        raise ConfigError(f"unknown algorithm {name!r}: {hint}")
+    return ALGORITHMS[name]
+
+
+__all__ = ["ALGORITHMS", "Agent", "Algorithm", "ConfigError", "get"]

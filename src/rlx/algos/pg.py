@@ -1,0 +1,292 @@
+"""Policy-gradient family: REINFORCE, A2C and PPO on one rollout/update core.
+
+All three collect ``num_steps`` steps from ``num_envs`` auto-resetting
+environments, compute advantages with GAE(λ) (bootstrapping from the final
+observation on truncation), and descend
+
+    L = L_π + vf_coef · ½ (V - V_target)² - ent_coef · H[π]
+
+with global-norm gradient clipping and Adam. They differ in L_π and in how
+often a batch is reused:
+
+* REINFORCE: L_π = -log π(a|s) · (G_t - V(s_t)), G_t the Monte Carlo
+  reward-to-go (λ = 1; bootstrapped only where the rollout cuts an episode).
+* A2C: the same loss with GAE(λ) advantages over short n-step rollouts.
+* PPO: the clipped surrogate -min(ρ A, clip(ρ, 1±ε) A), ρ = π/π_old, for
+  ``epochs`` passes over shuffled minibatches; optional value clipping.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from rlx.algos.base import (
+    Agent,
+    ConfigError,
+    check,
+    check_nonnegative,
+    check_positive,
+    check_unit,
+)
+from rlx.core import distributions as D
+from rlx.core import running_stats
+from rlx.core.pytree import pytree_dataclass, static_field
+from rlx.core.returns import gae
+from rlx.envs import Box, Discrete, for_training
+from rlx.nets import ActorCritic
+
+
+@pytree_dataclass
+class A2CConfig:
+    """Advantage actor-critic (synchronous, n-step rollouts, GAE(λ))."""
+
+    lr: float = 7e-4
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    num_envs: int = static_field(16)
+    num_steps: int = static_field(8)
+    hidden: tuple[int, ...] = static_field((64, 64))
+    activation: str = static_field("tanh")
+    normalize_obs: bool = static_field(False)
+    normalize_adv: bool = static_field(False)
+    anneal_lr: bool = static_field(False)
+    squash: str = static_field("clip")
+
+
+@pytree_dataclass
+class ReinforceConfig(A2CConfig):
+    """REINFORCE with reward-to-go and a learned value baseline (λ = 1)."""
+
+    lr: float = 1e-3
+    gae_lambda: float = 1.0
+    ent_coef: float = 0.0
+    num_steps: int = static_field(256)
+    normalize_adv: bool = static_field(True)
+
+
+@pytree_dataclass
+class PPOConfig(A2CConfig):
+    """Proximal policy optimisation with the clipped surrogate."""
+
+    lr: float = 5e-4
+    clip_eps: float = 0.2
+    num_steps: int = static_field(128)
+    epochs: int = static_field(4)
+    minibatches: int = static_field(4)
+    clip_vloss: bool = static_field(False)
+    normalize_adv: bool = static_field(True)
+    anneal_lr: bool = static_field(True)
+
+
+def validate(c: A2CConfig) -> None:
+    """One-line ``ConfigError`` for the first invalid field."""
+    check_positive(c, "lr", "num_envs", "num_steps", "max_grad_norm")
+    check_unit(c, "gamma", "gae_lambda")
+    check_nonnegative(c, "ent_coef", "vf_coef")
+    check(len(c.hidden) > 0 and all(h > 0 for h in c.hidden), "hidden", c.hidden,
+          "give one or more positive layer widths")
+    check(c.activation in ("tanh", "relu", "elu", "gelu", "silu"), "activation", c.activation,
+          "use one of tanh, relu, elu, gelu, silu")
+    check(c.squash in ("clip", "tanh"), "squash", c.squash, "use clip or tanh")
+    if isinstance(c, PPOConfig):
+        check_positive(c, "epochs", "minibatches", "clip_eps")
+        batch = c.num_envs * c.num_steps
+        if batch % c.minibatches:
+            raise ConfigError(
+                f"--minibatches={c.minibatches} is invalid: the batch of num_envs × num_steps = "
+                f"{batch} must divide evenly into minibatches (pick a divisor of {batch})"
+            )
+
+
+class PGState(NamedTuple):
+    params: Any
+    opt_state: Any
+    obs_stats: running_stats.RunningStats
+    env_state: Any  # batched over num_envs
+    obs: jax.Array
+    key: jax.Array
+    updates: jax.Array  # number of updates done
+    config: A2CConfig  # vmappable hyperparameters live here
+
+
+class Batch(NamedTuple):
+    obs: jax.Array  # normalised as the policy saw them
+    action: jax.Array  # pre-squash action for continuous spaces
+    logp: jax.Array
+    value: jax.Array
+    advantage: jax.Array
+    target: jax.Array
+
+
+def build(config: A2CConfig, env, env_params, total_updates: int) -> Agent:
+    """Close over the static configuration and environment; see ``rlx.algos.base``."""
+    validate(config)
+    env = for_training(env)
+    obs_space, act_space = env.observation_space(env_params), env.action_space(env_params)
+    continuous = isinstance(act_space, Box)
+    if not continuous and not isinstance(act_space, Discrete):
+        raise ConfigError(f"unsupported action space {act_space!r}")
+    action_dim = act_space.shape[0] if continuous else act_space.n
+    model = ActorCritic(action_dim, continuous, tuple(config.hidden), config.activation)
+    is_ppo = isinstance(config, PPOConfig)
+    epochs = config.epochs if is_ppo else 1
+    minibatches = config.minibatches if is_ppo else 1
+    n_envs, n_steps = config.num_envs, config.num_steps
+    batch_size = n_envs * n_steps
+
+    def optimizer(max_grad_norm):
+        # Global-norm clipping then Adam's scaling; the (annealed) step size is applied after.
+        return optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.scale_by_adam(eps=1e-5))
+    if continuous:
+        low, high = jnp.asarray(act_space.low), jnp.asarray(act_space.high)
+
+    def normalize(stats, obs):
+        return running_stats.normalize(stats, obs) if config.normalize_obs else obs
+
+    def sample(dist, key):
+        if continuous:
+            raw = D.gaussian_sample(key, *dist)
+            return raw, D.gaussian_log_prob(*dist, raw)
+        a = D.categorical_sample(key, dist)
+        return a, D.categorical_log_prob(dist, a)
+
+    def to_env(raw):
+        return D.squash(raw, low, high, config.squash) if continuous else raw
+
+    def log_prob_entropy(dist, action):
+        if continuous:
+            return D.gaussian_log_prob(*dist, action), D.gaussian_entropy(dist[1])
+        return D.categorical_log_prob(dist, action), D.categorical_entropy(dist)
+
+    v_reset = jax.vmap(env.reset, in_axes=(0, None))
+    v_step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+
+    def init(key, cfg: A2CConfig) -> PGState:
+        k_net, k_env, k_run = jax.random.split(key, 3)
+        env_state, ts = v_reset(jax.random.split(k_env, n_envs), env_params)
+        params = model.init(k_net, ts.obs)
+        return PGState(
+            params=params,
+            opt_state=optimizer(1.0).init(params),
+            obs_stats=running_stats.init(obs_space.shape),
+            env_state=env_state,
+            obs=ts.obs,
+            key=k_run,
+            updates=jnp.zeros((), jnp.int32),
+            config=cfg,
+        )
+
+    def rollout(s: PGState):
+        def one_step(carry, _):
+            env_state, obs, key = carry
+            key, k_act, k_env = jax.random.split(key, 3)
+            dist, value = model.apply(s.params, normalize(s.obs_stats, obs))
+            action, logp = sample(dist, k_act)
+            env_state, ts = v_step(jax.random.split(k_env, n_envs), env_state, to_env(action), env_params)
+            out = (obs, action, logp, value, ts.reward, ts.terminated, ts.truncated, ts.info["final_obs"])
+            return (env_state, ts.obs, key), out
+
+        (env_state, obs, key), traj = jax.lax.scan(one_step, (s.env_state, s.obs, s.key), None, n_steps)
+        return env_state, obs, key, traj
+
+    def loss_fn(params, mb: Batch, cfg):
+        dist, value = model.apply(params, mb.obs)
+        logp, entropy = log_prob_entropy(dist, mb.action)
+        adv = mb.advantage
+        if config.normalize_adv:
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        if is_ppo:
+            ratio = jnp.exp(logp - mb.logp)
+            clipped = jnp.clip(ratio, 1.0 - cfg.clip_eps, 1.0 + cfg.clip_eps)
+            pg_loss = -jnp.mean(jnp.minimum(ratio * adv, clipped * adv))
+            clip_frac = jnp.mean(jnp.abs(ratio - 1.0) > cfg.clip_eps)
+        else:
+            pg_loss = -jnp.mean(logp * adv)
+            clip_frac = jnp.zeros(())
+        v_loss = jnp.square(value - mb.target)
+        if is_ppo and config.clip_vloss:
+            v_clip = mb.value + jnp.clip(value - mb.value, -cfg.clip_eps, cfg.clip_eps)
+            v_loss = jnp.maximum(v_loss, jnp.square(v_clip - mb.target))
+        v_loss = 0.5 * jnp.mean(v_loss)
+        ent = jnp.mean(entropy)
+        total = pg_loss + cfg.vf_coef * v_loss - cfg.ent_coef * ent
+        approx_kl = jnp.mean(mb.logp - logp)
+        return total, dict(policy_loss=pg_loss, value_loss=v_loss, entropy=ent,
+                           approx_kl=approx_kl, clip_frac=clip_frac)
+
+    def update(s: PGState):
+        cfg = s.config
+        env_state, last_obs, key, traj = rollout(s)
+        obs, action, logp, value, reward, terminated, truncated, final_obs = traj
+        # V(s_{t+1}) of the same episode: V(final obs) where an episode ended, else V(next obs).
+        last_value = model.apply(s.params, normalize(s.obs_stats, last_obs), method=ActorCritic.value)
+        next_value = jnp.concatenate([value[1:], last_value[None]], 0)
+        dones = terminated | truncated
+        final_value = model.apply(s.params, normalize(s.obs_stats, final_obs), method=ActorCritic.value)
+        next_value = jnp.where(dones, final_value, next_value)
+        discounts = cfg.gamma * (1.0 - terminated.astype(jnp.float32))
+        adv, target = gae(reward, value, next_value, discounts, dones, cfg.gae_lambda)
+        flat = lambda x: x.reshape((batch_size,) + x.shape[2:])
+        nobs = normalize(s.obs_stats, obs)  # as the policy saw them during the rollout
+        batch = Batch(*map(flat, (nobs, action, logp, value, adv, target)))
+
+        frac = 1.0 - s.updates / total_updates if config.anneal_lr else 1.0
+        lr = cfg.lr * frac
+        grad_fn = jax.grad(loss_fn, has_aux=True)
+        tx = optimizer(cfg.max_grad_norm)
+
+        def sgd_step(carry, mb):
+            params, opt_state = carry
+            grads, info = grad_fn(params, mb, cfg)
+            grad_norm = optax.global_norm(grads)
+            step, opt_state = tx.update(grads, opt_state, params)
+            params = optax.apply_updates(params, jax.tree_util.tree_map(lambda u: -lr * u, step))
+            return (params, opt_state), {**info, "grad_norm": grad_norm}
+
+        def epoch(carry, k):
+            if minibatches > 1:
+                perm = jax.random.permutation(k, batch_size)
+                shuffled = jax.tree_util.tree_map(lambda x: x[perm], batch)
+            else:
+                shuffled = batch
+            mbs = jax.tree_util.tree_map(
+                lambda x: x.reshape((minibatches, batch_size // minibatches) + x.shape[1:]), shuffled)
+            return jax.lax.scan(sgd_step, carry, mbs)
+
+        key, k_epochs = jax.random.split(key)
+        (params, opt_state), infos = jax.lax.scan(
+            epoch, (s.params, s.opt_state), jax.random.split(k_epochs, epochs))
+        obs_stats = s.obs_stats
+        if config.normalize_obs:
+            obs_stats = running_stats.update(obs_stats, obs)
+        stats = env_state  # EpisodeStats is the outermost wrapper
+        finished = stats.episodes > 0
+        n_finished = jnp.maximum(finished.sum(), 1)
+        metrics = {k: jnp.mean(v) for k, v in infos.items()}
+        metrics.update(
+            episode_return=jnp.sum(jnp.where(finished, stats.last_return, 0.0)) / n_finished,
+            episode_length=jnp.sum(jnp.where(finished, stats.last_length, 0)) / n_finished,
+            lr=jnp.asarray(lr, jnp.float32),
+        )
+        new = PGState(params, opt_state, obs_stats, env_state, last_obs, key, s.updates + 1, cfg)
+        return new, metrics
+
+    def policy_params(s: PGState):
+        return {"params": s.params, "obs_stats": s.obs_stats}
+
+    def act(pp, obs, key, deterministic: bool = False):
+        dist = model.apply(pp["params"], normalize(pp["obs_stats"], obs), method=ActorCritic.policy)
+        if continuous:
+            raw = dist[0] if deterministic else D.gaussian_sample(key, *dist)
+        else:
+            raw = D.categorical_mode(dist) if deterministic else D.categorical_sample(key, dist)
+        return to_env(raw)
+
+    return Agent(init, update, act, policy_params, steps_per_update=batch_size)

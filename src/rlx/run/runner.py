@@ -1,0 +1,195 @@
+"""The generic runner: every algorithm, many seeds, one compiled program per chunk.
+
+    result = rlx.train("ppo", "CartPole-v1", num_seeds=16)
+
+A chunk is ``fori_loop`` over ``agent.update`` for the whole seed batch
+(``vmap``), compiled once; between chunks the host shows progress, appends
+metrics to ``metrics.csv`` and checks for non-finite values. Each seed ``i``
+uses ``jax.random.key(seed + i)``, so a seed's run is the same whether it runs
+alone or in a batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rlx import algos
+from rlx.algos.base import ConfigError, check
+from rlx.envs import registry
+from rlx.run import progress as progress_lib
+from rlx.run.evaluate import evaluate
+from rlx.run.records import MetricsWriter, new_run_dir, write_json
+
+
+class NonFiniteError(RuntimeError):
+    """A metric or parameter became NaN/Inf; the run stopped at a chunk boundary."""
+
+
+class RunResult(NamedTuple):
+    run_dir: Path | None
+    summary: dict
+    steps: np.ndarray  # [n_updates] environment steps per seed after each update
+    metrics: dict  # name -> [n_updates, num_seeds]
+    state: Any  # final train state, batched over seeds
+    agent: Any
+
+
+def resolve(algo: str, env: str | None, config: Any | None, overrides: dict | None = None):
+    """(Algorithm, env name, validated config); raises ``ConfigError`` on bad input."""
+    a = algos.get(algo)
+    env = env or a.default_env
+    try:
+        registry.spec(env)
+    except registry.UnknownEnvironmentError as e:
+        raise ConfigError(str(e)) from None
+    if config is None:
+        config = a.default_config(env)
+    if not isinstance(config, a.config_cls):
+        raise ConfigError(f"config is a {type(config).__name__}; {algo} takes a {a.config_cls.__name__}")
+    if overrides:
+        names = {f.name for f in dataclasses.fields(config)}
+        for k in overrides:
+            if k not in names:
+                raise ConfigError(f"unknown hyperparameter {k!r} for {algo}: choose from {', '.join(sorted(names))}")
+        config = dataclasses.replace(config, **overrides)
+    a.validate(config)
+    return a, env, config
+
+
+def train(
+    algo: str = "ppo",
+    env: str | None = None,
+    config: Any | None = None,
+    *,
+    seed: int = 0,
+    num_seeds: int = 1,
+    total_steps: int | None = None,
+    out: str | Path | None = None,
+    eval_episodes: int = 10,
+    eval_deterministic: bool = True,
+    chunks: int = 50,
+    show_progress: bool = True,
+    overrides: dict | None = None,
+) -> RunResult:
+    """Train ``algo`` on ``env`` for ``num_seeds`` seeds in one program.
+
+    ``out``: the run folder to create (must not exist or be empty); ``None``
+    writes nothing. Returns metrics, summary and the final batched state.
+    """
+    a, env_name, config = resolve(algo, env, config, overrides)
+    total_steps = a.default_total_steps if total_steps is None else total_steps
+    check(num_seeds > 0, "seeds", num_seeds, "it must be positive")
+    check(total_steps > 0, "total_steps", total_steps, "it must be positive")
+    check(eval_episodes >= 0, "eval_episodes", eval_episodes, "it must be >= 0")
+    check(chunks > 0, "chunks", chunks, "it must be positive")
+
+    env_obj, env_params = registry.make(env_name)
+    probe = a.build(config, env_obj, env_params, 1)
+    n_updates = total_steps // probe.steps_per_update
+    check(n_updates > 0, "total_steps", total_steps,
+          f"it must be at least one update's worth of steps ({probe.steps_per_update})")
+    agent = a.build(config, env_obj, env_params, n_updates)
+
+    run_config = dict(algo=a.name, env=env_name, seed=seed, num_seeds=num_seeds,
+                      total_steps=total_steps, eval_episodes=eval_episodes,
+                      eval_deterministic=eval_deterministic, config=dataclasses.asdict(config))
+    run_dir = new_run_dir(out) if out is not None else None
+    if run_dir is not None:
+        write_json(run_dir / "config.json", run_config)
+
+    t_start = time.perf_counter()
+    keys = jax.vmap(jax.random.key)(seed + jnp.arange(num_seeds))
+    init = jax.jit(jax.vmap(agent.init, in_axes=(0, None)))
+    chunk_len = math.ceil(n_updates / min(chunks, n_updates))
+
+    def run_chunk(states, n):
+        m_shape = jax.eval_shape(jax.vmap(agent.update), states)[1]
+        buf = {k: jnp.zeros((chunk_len,) + v.shape, v.dtype) for k, v in m_shape.items()}
+
+        def body(i, carry):
+            s, b = carry
+            s, m = jax.vmap(agent.update)(s)
+            return s, {k: b[k].at[i].set(m[k]) for k in b}
+
+        return jax.lax.fori_loop(0, n, body, (states, buf))
+
+    t0 = time.perf_counter()
+    states = init(keys, config)
+    chunk_fn = jax.jit(run_chunk, donate_argnums=0).lower(states, 0).compile()
+    compile_seconds = time.perf_counter() - t0
+
+    writer = MetricsWriter(run_dir / "metrics.csv" if run_dir else None, seed)
+    steps_per_update = agent.steps_per_update
+    all_steps, history = [], {}
+    bar = progress_lib.TrainProgress(f"{a.name} {env_name}", n_updates * steps_per_update,
+                                     num_seeds, enabled=show_progress)
+    train_seconds, done = 0.0, 0
+    with bar:
+        while done < n_updates:
+            n = min(chunk_len, n_updates - done)
+            t = time.perf_counter()
+            states, buf = chunk_fn(states, n)
+            metrics = {k: np.asarray(v[:n]) for k, v in buf.items()}
+            train_seconds += time.perf_counter() - t
+            steps = (done + 1 + np.arange(n)) * steps_per_update
+            done += n
+            bad = [k for k, v in metrics.items() if not np.all(np.isfinite(v))]
+            if bad:
+                rows = np.nonzero(~np.isfinite(metrics[bad[0]]).all(axis=1))[0]
+                raise NonFiniteError(
+                    f"non-finite {bad[0]} at update {done - n + int(rows[0]) + 1}; "
+                    "lower the learning rate or check the environment's rewards")
+            writer.append(steps, metrics)
+            all_steps.append(steps)
+            for k, v in metrics.items():
+                history.setdefault(k, []).append(v)
+            bar.update(done * steps_per_update, num_seeds * done * steps_per_update / train_seconds,
+                       float(np.mean(metrics["episode_return"][-1])))
+    writer.close()
+    history = {k: np.concatenate(v) for k, v in history.items()}
+    steps = np.concatenate(all_steps)
+
+    final = np.mean(history["episode_return"][-1:], axis=0)
+    eval_seconds = 0.0
+    if eval_episodes > 0:
+        t = time.perf_counter()
+        pp = jax.vmap(agent.policy_params)(states)
+        ev = jax.jit(jax.vmap(lambda p, k: evaluate(agent.act, p, env_obj, env_params, k,
+                                                    eval_episodes, eval_deterministic)))
+        eval_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(keys)
+        final = np.asarray(ev(pp, eval_keys)).mean(axis=1)
+        eval_seconds = time.perf_counter() - t
+
+    env_steps = n_updates * steps_per_update
+    summary = dict(
+        algo=a.name, env=env_name, num_seeds=num_seeds,
+        final_return_mean=float(np.mean(final)),
+        final_return_std=float(np.std(final)),
+        final_return_per_seed=[float(x) for x in final],
+        final_return_source="evaluation" if eval_episodes > 0 else "training episodes",
+        train_return_mean=float(np.mean(history["episode_return"][-1])),
+        env_steps=env_steps,
+        env_steps_total=env_steps * num_seeds,
+        updates=n_updates,
+        env_steps_per_second=env_steps * num_seeds / max(train_seconds, 1e-9),
+        compile_seconds=compile_seconds,
+        train_seconds=train_seconds,
+        eval_seconds=eval_seconds,
+        wall_seconds=time.perf_counter() - t_start,
+    )
+    if run_dir is not None:
+        write_json(run_dir / "summary.json", summary)
+        from rlx.run.plots import learning_curve
+
+        learning_curve(steps, history["episode_return"], run_dir / "learning_curve.png",
+                       title=f"{a.name} on {env_name} ({num_seeds} seeds)")
+    return RunResult(run_dir, summary, steps, history, states, agent)
