@@ -18,7 +18,7 @@ often a batch is reused:
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -33,31 +33,34 @@ from rlx.algos.base import (
     check_unit,
 )
 from rlx.core import distributions as D
+from rlx.core import losses as L
 from rlx.core import running_stats
 from rlx.core.pytree import pytree_dataclass, static_field
 from rlx.core.returns import gae
 from rlx.envs import Box, Discrete, for_training
 from rlx.nets import ActorCritic
 
+Activation = Literal["tanh", "relu", "elu", "gelu", "silu"]
+
 
 @pytree_dataclass
 class A2CConfig:
     """Advantage actor-critic (synchronous, n-step rollouts, GAE(λ))."""
 
-    lr: float = 7e-4
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    ent_coef: float = 0.01
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    num_envs: int = static_field(16)
-    num_steps: int = static_field(8)
-    hidden: tuple[int, ...] = static_field((64, 64))
-    activation: str = static_field("tanh")
-    normalize_obs: bool = static_field(False)
-    normalize_adv: bool = static_field(False)
-    anneal_lr: bool = static_field(False)
-    squash: str = static_field("clip")
+    lr: float = 7e-4  # Adam step size
+    gamma: float = 0.99  # discount γ
+    gae_lambda: float = 0.95  # GAE λ (1: Monte Carlo, 0: one-step TD)
+    ent_coef: float = 0.01  # entropy bonus weight
+    vf_coef: float = 0.5  # value-loss weight
+    max_grad_norm: float = 0.5  # global-norm gradient clip
+    num_envs: int = static_field(16)  # parallel environments per seed
+    num_steps: int = static_field(8)  # rollout length per update
+    hidden: tuple[int, ...] = static_field((64, 64))  # MLP widths (policy and value)
+    activation: Activation = static_field("tanh")
+    normalize_obs: bool = static_field(False)  # running mean/std observation normalisation
+    normalize_adv: bool = static_field(False)  # standardise advantages per minibatch
+    anneal_lr: bool = static_field(False)  # decay the step size linearly to 0
+    squash: Literal["clip", "tanh"] = static_field("clip")  # continuous actions into their box
 
 
 @pytree_dataclass
@@ -76,11 +79,11 @@ class PPOConfig(A2CConfig):
     """Proximal policy optimisation with the clipped surrogate."""
 
     lr: float = 5e-4
-    clip_eps: float = 0.2
+    clip_eps: float = 0.2  # surrogate clip range ε
     num_steps: int = static_field(128)
-    epochs: int = static_field(4)
-    minibatches: int = static_field(4)
-    clip_vloss: bool = static_field(False)
+    epochs: int = static_field(4)  # passes over each batch
+    minibatches: int = static_field(4)  # minibatches per pass
+    clip_vloss: bool = static_field(False)  # clip value updates to ±ε as well
     normalize_adv: bool = static_field(True)
     anneal_lr: bool = static_field(True)
 
@@ -199,22 +202,13 @@ def build(config: A2CConfig, env, env_params, total_updates: int) -> Agent:
     def loss_fn(params, mb: Batch, cfg):
         dist, value = model.apply(params, mb.obs)
         logp, entropy = log_prob_entropy(dist, mb.action)
-        adv = mb.advantage
-        if config.normalize_adv:
-            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        adv = L.normalize_advantages(mb.advantage) if config.normalize_adv else mb.advantage
         if is_ppo:
-            ratio = jnp.exp(logp - mb.logp)
-            clipped = jnp.clip(ratio, 1.0 - cfg.clip_eps, 1.0 + cfg.clip_eps)
-            pg_loss = -jnp.mean(jnp.minimum(ratio * adv, clipped * adv))
-            clip_frac = jnp.mean(jnp.abs(ratio - 1.0) > cfg.clip_eps)
+            pg_loss, clip_frac = L.ppo_clip_loss(logp, mb.logp, adv, cfg.clip_eps)
         else:
-            pg_loss = -jnp.mean(logp * adv)
-            clip_frac = jnp.zeros(())
-        v_loss = jnp.square(value - mb.target)
-        if is_ppo and config.clip_vloss:
-            v_clip = mb.value + jnp.clip(value - mb.value, -cfg.clip_eps, cfg.clip_eps)
-            v_loss = jnp.maximum(v_loss, jnp.square(v_clip - mb.target))
-        v_loss = 0.5 * jnp.mean(v_loss)
+            pg_loss, clip_frac = L.policy_gradient_loss(logp, adv), jnp.zeros(())
+        v_clip = cfg.clip_eps if is_ppo and config.clip_vloss else None
+        v_loss = L.value_loss(value, mb.target, mb.value, v_clip)
         ent = jnp.mean(entropy)
         total = pg_loss + cfg.vf_coef * v_loss - cfg.ent_coef * ent
         approx_kl = jnp.mean(mb.logp - logp)

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rlx.core.pytree import pytree_dataclass
+from rlx.core.pytree import pytree_dataclass, static_field
 from rlx.envs import spaces
 from rlx.envs.core import Environment, TimeStep
 from rlx.envs.registry import register
@@ -88,3 +88,281 @@ class CartPole(Environment):
 
 
 register("CartPole-v1", CartPole, max_steps=500)
+
+
+# --------------------------------------------------------------------------- Acrobot
+
+
+def _wrap(x, low, high):
+    """gymnasium's ``wrap``: shift ``x`` by whole periods into ``[low, high]``
+    (values already inside are left untouched, endpoints included)."""
+    period = high - low
+    up = jnp.ceil((low - x) / period)  # periods to add when x < low
+    down = jnp.ceil((x - high) / period)  # periods to subtract when x > high
+    return jnp.where(x > high, x - down * period, jnp.where(x < low, x + up * period, x))
+
+
+@pytree_dataclass
+class AcrobotParams:
+    dt: float = 0.2
+    link_length_1: float = 1.0
+    link_mass_1: float = 1.0
+    link_mass_2: float = 1.0
+    link_com_pos_1: float = 0.5
+    link_com_pos_2: float = 0.5
+    link_moi: float = 1.0  # moment of inertia of both links
+    gravity: float = 9.8
+    max_vel_1: float = 4 * np.pi
+    max_vel_2: float = 9 * np.pi
+    book_or_nips: str = static_field("book")
+
+
+class Acrobot(Environment):
+    """Two-link underactuated pendulum (Sutton 1996; book dynamics), gymnasium's Acrobot-v1.
+
+    One RK4 step of length ``dt`` with torque ∈ {-1, 0, 1} on the middle joint, then
+    angles wrapped to [-π, π] and velocities clipped; reward -1 per step, 0 on the
+    terminal step, which is reached when ``-cos θ1 - cos(θ1 + θ2) > 1``.
+    State ``(θ1, θ2, θ̇1, θ̇2)``; observation ``(cos θ1, sin θ1, cos θ2, sin θ2, θ̇1, θ̇2)``.
+    """
+
+    name = "Acrobot-v1"
+
+    def default_params(self) -> AcrobotParams:
+        return AcrobotParams()
+
+    def reset(self, key, params):
+        state = jax.random.uniform(key, (4,), jnp.float32, -0.1, 0.1)
+        return state, _ts(self._obs(state), 0.0, False)
+
+    @staticmethod
+    def _obs(s):
+        return jnp.stack(
+            [jnp.cos(s[0]), jnp.sin(s[0]), jnp.cos(s[1]), jnp.sin(s[1]), s[2], s[3]]
+        ).astype(jnp.float32)
+
+    @staticmethod
+    def _dsdt(p: AcrobotParams, s, torque):
+        m1, m2, l1, lc1, lc2 = p.link_mass_1, p.link_mass_2, p.link_length_1, p.link_com_pos_1, p.link_com_pos_2
+        i1 = i2 = p.link_moi
+        g = p.gravity
+        theta1, theta2, dtheta1, dtheta2 = s
+        d1 = m1 * lc1**2 + m2 * (l1**2 + lc2**2 + 2 * l1 * lc2 * jnp.cos(theta2)) + i1 + i2
+        d2 = m2 * (lc2**2 + l1 * lc2 * jnp.cos(theta2)) + i2
+        phi2 = m2 * lc2 * g * jnp.cos(theta1 + theta2 - jnp.pi / 2.0)
+        phi1 = (
+            -m2 * l1 * lc2 * dtheta2**2 * jnp.sin(theta2)
+            - 2 * m2 * l1 * lc2 * dtheta2 * dtheta1 * jnp.sin(theta2)
+            + (m1 * lc1 + m2 * l1) * g * jnp.cos(theta1 - jnp.pi / 2)
+            + phi2
+        )
+        extra = 0.0 if p.book_or_nips == "nips" else m2 * l1 * lc2 * dtheta1**2 * jnp.sin(theta2)
+        ddtheta2 = (torque + d2 / d1 * phi1 - extra - phi2) / (m2 * lc2**2 + i2 - d2**2 / d1)
+        ddtheta1 = -(d2 * ddtheta2 + phi1) / d1
+        return jnp.stack([dtheta1, dtheta2, ddtheta1, ddtheta2])
+
+    def step(self, key, state, action, params: AcrobotParams):
+        p = params
+        torque = jnp.asarray(action, jnp.float32) - 1.0  # actions 0, 1, 2 -> -1, 0, +1
+        f = lambda s: self._dsdt(p, s, torque)
+        dt = p.dt
+        k1 = f(state)
+        k2 = f(state + dt / 2.0 * k1)
+        k3 = f(state + dt / 2.0 * k2)
+        k4 = f(state + dt * k3)
+        ns = state + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+        ns = jnp.stack(
+            [
+                _wrap(ns[0], -jnp.pi, jnp.pi),
+                _wrap(ns[1], -jnp.pi, jnp.pi),
+                jnp.clip(ns[2], -p.max_vel_1, p.max_vel_1),
+                jnp.clip(ns[3], -p.max_vel_2, p.max_vel_2),
+            ]
+        ).astype(jnp.float32)
+        terminated = -jnp.cos(ns[0]) - jnp.cos(ns[1] + ns[0]) > 1.0
+        return ns, _ts(self._obs(ns), jnp.where(terminated, 0.0, -1.0), terminated)
+
+    def observation_space(self, params: AcrobotParams):
+        high = np.array([1.0, 1.0, 1.0, 1.0, params.max_vel_1, params.max_vel_2], np.float32)
+        return spaces.box(-high, high)
+
+    def action_space(self, params):
+        return spaces.Discrete(3)
+
+
+register("Acrobot-v1", Acrobot, max_steps=500)
+
+
+# --------------------------------------------------------------------------- MountainCar
+
+
+@pytree_dataclass
+class MountainCarParams:
+    min_position: float = -1.2
+    max_position: float = 0.6
+    max_speed: float = 0.07
+    goal_position: float = 0.5
+    goal_velocity: float = 0.0
+    force: float = 0.001
+    gravity: float = 0.0025
+
+
+def _mountain_car_reset(key):
+    position = jax.random.uniform(key, (), jnp.float32, -0.6, -0.4)
+    return jnp.stack([position, jnp.zeros((), jnp.float32)])
+
+
+def _mountain_car_move(p, state, push):
+    """Shared by both MountainCars: velocity clipped, then position clipped, and a
+    car at the left wall moving left is stopped."""
+    position, velocity = state
+    velocity = velocity + (push - p.gravity * jnp.cos(3 * position))
+    velocity = jnp.clip(velocity, -p.max_speed, p.max_speed)
+    position = jnp.clip(position + velocity, p.min_position, p.max_position)
+    velocity = jnp.where((position == p.min_position) & (velocity < 0), 0.0, velocity)
+    state = jnp.stack([position, velocity]).astype(jnp.float32)
+    terminated = (state[0] >= p.goal_position) & (state[1] >= p.goal_velocity)
+    return state, terminated
+
+
+class MountainCar(Environment):
+    """Under-powered car in a valley (Moore 1990), gymnasium's MountainCar-v0.
+
+    ``v += (a - 1)·force - gravity·cos(3x)``, ``x += v`` (both clipped); reward -1
+    per step; terminates at ``x >= 0.5`` (with ``v >= goal_velocity``).
+    """
+
+    name = "MountainCar-v0"
+
+    def default_params(self) -> MountainCarParams:
+        return MountainCarParams()
+
+    def reset(self, key, params):
+        state = _mountain_car_reset(key)
+        return state, _ts(state, 0.0, False)
+
+    def step(self, key, state, action, params: MountainCarParams):
+        push = (jnp.asarray(action, jnp.float32) - 1.0) * params.force
+        state, terminated = _mountain_car_move(params, state, push)
+        return state, _ts(state, -1.0, terminated)
+
+    def observation_space(self, params: MountainCarParams):
+        return spaces.box(
+            [params.min_position, -params.max_speed], [params.max_position, params.max_speed]
+        )
+
+    def action_space(self, params):
+        return spaces.Discrete(3)
+
+
+register("MountainCar-v0", MountainCar, max_steps=200)
+
+
+@pytree_dataclass
+class MountainCarContinuousParams:
+    min_action: float = -1.0
+    max_action: float = 1.0
+    min_position: float = -1.2
+    max_position: float = 0.6
+    max_speed: float = 0.07
+    goal_position: float = 0.45
+    goal_velocity: float = 0.0
+    power: float = 0.0015
+    gravity: float = 0.0025
+
+
+class MountainCarContinuous(Environment):
+    """MountainCar with a continuous force, gymnasium's MountainCarContinuous-v0.
+
+    ``v += clip(a, -1, 1)·power - 0.0025·cos(3x)``, ``x += v``; terminates at
+    ``x >= 0.45``; reward ``100·terminated - 0.1·a²`` with the *unclipped* action.
+    """
+
+    name = "MountainCarContinuous-v0"
+
+    def default_params(self) -> MountainCarContinuousParams:
+        return MountainCarContinuousParams()
+
+    def reset(self, key, params):
+        state = _mountain_car_reset(key)
+        return state, _ts(state, 0.0, False)
+
+    def step(self, key, state, action, params: MountainCarContinuousParams):
+        a = jnp.asarray(action, jnp.float32)[0]
+        force = jnp.clip(a, params.min_action, params.max_action)
+        state, terminated = _mountain_car_move(params, state, force * params.power)
+        reward = jnp.where(terminated, 100.0, 0.0) - a**2 * 0.1
+        return state, _ts(state, reward, terminated)
+
+    def observation_space(self, params: MountainCarContinuousParams):
+        return spaces.box(
+            [params.min_position, -params.max_speed], [params.max_position, params.max_speed]
+        )
+
+    def action_space(self, params: MountainCarContinuousParams):
+        return spaces.box(params.min_action, params.max_action, (1,))
+
+
+register("MountainCarContinuous-v0", MountainCarContinuous, max_steps=999)
+
+
+# --------------------------------------------------------------------------- Pendulum
+
+
+@pytree_dataclass
+class PendulumParams:
+    max_speed: float = 8.0
+    max_torque: float = 2.0
+    dt: float = 0.05
+    g: float = 10.0
+    m: float = 1.0
+    l: float = 1.0  # noqa: E741
+
+
+def _angle_normalize(x):
+    return ((x + jnp.pi) % (2 * jnp.pi)) - jnp.pi
+
+
+class Pendulum(Environment):
+    """Torque-limited pendulum swing-up, gymnasium's Pendulum-v1.
+
+    Semi-implicit Euler: ``θ̇ += (3g/2l·sin θ + 3/(ml²)·u)·dt`` (clipped to ±8), then
+    ``θ += θ̇·dt``; reward ``-(norm(θ)² + 0.1·θ̇² + 0.001·u²)`` of the pre-step state
+    with ``u`` clipped to ±2; never terminates. State ``(θ, θ̇)`` with θ not wrapped
+    (as gymnasium), observation ``(cos θ, sin θ, θ̇)``.
+    """
+
+    name = "Pendulum-v1"
+
+    def default_params(self) -> PendulumParams:
+        return PendulumParams()
+
+    def reset(self, key, params):
+        high = jnp.array([jnp.pi, 1.0], jnp.float32)
+        state = jax.random.uniform(key, (2,), jnp.float32, -high, high)
+        return state, _ts(self._obs(state), 0.0, False)
+
+    @staticmethod
+    def _obs(s):
+        return jnp.stack([jnp.cos(s[0]), jnp.sin(s[0]), s[1]]).astype(jnp.float32)
+
+    def step(self, key, state, action, params: PendulumParams):
+        p = params
+        th, thdot = state
+        u = jnp.clip(jnp.asarray(action, jnp.float32)[0], -p.max_torque, p.max_torque)
+        costs = _angle_normalize(th) ** 2 + 0.1 * thdot**2 + 0.001 * u**2
+        newthdot = thdot + (3 * p.g / (2 * p.l) * jnp.sin(th) + 3.0 / (p.m * p.l**2) * u) * p.dt
+        newthdot = jnp.clip(newthdot, -p.max_speed, p.max_speed)
+        newth = th + newthdot * p.dt
+        state = jnp.stack([newth, newthdot]).astype(jnp.float32)
+        return state, _ts(self._obs(state), -costs, False)
+
+    def observation_space(self, params: PendulumParams):
+        high = np.array([1.0, 1.0, params.max_speed], np.float32)
+        return spaces.box(-high, high)
+
+    def action_space(self, params: PendulumParams):
+        return spaces.box(-params.max_torque, params.max_torque, (1,))
+
+
+register("Pendulum-v1", Pendulum, max_steps=200)

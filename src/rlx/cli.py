@@ -1,0 +1,167 @@
+"""The ``rlx`` command.
+
+    rlx train ALGO [--env NAME] [--seeds N] [--total-steps N] [--out DIR] [hyperparameters...]
+    rlx list
+
+Every hyperparameter is a typed flag (``rlx train ppo --help`` shows them with
+their defaults, tuned per environment where a preset exists). Invalid input is
+a one-line error and exit status 2, raised before anything is compiled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Annotated
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _fail(msg: str) -> "NoReturn":  # noqa: F821
+    print(f"rlx: error: {msg}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _flag_value(argv: list[str], name: str) -> str | None:
+    for i, a in enumerate(argv):
+        if a == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith(name + "="):
+            return a.split("=", 1)[1]
+    return None
+
+
+def _train_args_class(algo, env: str):
+    import tyro
+
+    def arg(tp, default, help):
+        return (Annotated[tp, tyro.conf.arg(help=help)], dataclasses.field(default=default))
+
+    fields = [
+        ("env", *arg(str, env, "environment name (see `rlx list`)")),
+        ("seeds", *arg(int, 16, "number of seeds, vmapped in one program")),
+        ("seed", *arg(int, 0, "first seed; seed i uses key(seed + i)")),
+        ("total_steps", *arg(int, algo.default_total_steps, "environment steps per seed")),
+        ("out", *arg(str | None, None, "run folder; None: runs/ALGO-ENV-TIME")),
+        ("eval_episodes", *arg(int, 10, "evaluation episodes per seed at the end (0: none)")),
+        ("progress", *arg(bool, True, "show the live progress bar")),
+        ("config", tyro.conf.OmitArgPrefixes[algo.config_cls],
+         dataclasses.field(default=algo.default_config(env))),
+    ]
+    cls = dataclasses.make_dataclass(f"Train{algo.name.capitalize()}", fields)
+    cls.__doc__ = (f"Train {algo.name}: {algo.description}. Seeds run vmapped in one program; "
+                   "the run folder gets config.json, metrics.csv, summary.json and a plot.")
+    return cls
+
+
+def train_command(argv: list[str]) -> int:
+    import tyro
+
+    from rlx import algos
+    from rlx.algos.base import ConfigError
+    from rlx.envs import registry
+
+    if not argv or argv[0].startswith("-"):
+        names = ", ".join(algos.ALGORITHMS)
+        if argv and argv[0] in ("-h", "--help"):
+            print(f"usage: rlx train ALGO [--help] [options]\n\nALGO: one of {names}")
+            return 0
+        _fail(f"missing algorithm: rlx train ALGO, with ALGO one of {names}")
+    try:
+        algo = algos.get(argv[0])
+        env = _flag_value(argv, "--env") or algo.default_env
+        registry.spec(env)
+    except (ConfigError, registry.UnknownEnvironmentError) as e:
+        _fail(str(e))
+    args = tyro.cli(_train_args_class(algo, env), args=argv[1:], prog=f"rlx train {algo.name}")
+
+    from rlx.run.records import default_run_dir
+    from rlx.run.runner import NonFiniteError, train
+
+    out = Path(args.out) if args.out else default_run_dir("runs", algo.name, args.env)
+    try:
+        result = train(algo.name, args.env, args.config, seed=args.seed, num_seeds=args.seeds,
+                       total_steps=args.total_steps, out=out, eval_episodes=args.eval_episodes,
+                       show_progress=args.progress)
+    except ConfigError as e:
+        _fail(str(e))
+    except NonFiniteError as e:
+        print(f"rlx: stopped: {e} (results so far are in {out})", file=sys.stderr)
+        return 1
+    print_summary(result)
+    return 0
+
+
+def print_summary(result) -> None:
+    s = result.summary
+    console = Console()
+    table = Table(title=f"{s['algo']} on {s['env']}: {s['env_steps']:,} steps × {s['num_seeds']} seeds")
+    table.add_column("seed", justify="right")
+    table.add_column(f"final return ({s['final_return_source']})", justify="right")
+    seed0 = json_seed(result)
+    for i, r in enumerate(s["final_return_per_seed"]):
+        table.add_row(str(seed0 + i), f"{r:.2f}")
+    table.add_section()
+    table.add_row("mean ± std", f"{s['final_return_mean']:.2f} ± {s['final_return_std']:.2f}")
+    console.print(table)
+    console.print(
+        f"throughput {s['env_steps_per_second']:,.0f} env-steps/s · compile {s['compile_seconds']:.1f} s"
+        f" · wall {s['wall_seconds']:.1f} s")
+    if result.run_dir is not None:
+        console.print(f"learning curve: {result.run_dir / 'learning_curve.png'}")
+        console.print(f"run folder: {result.run_dir}")
+
+
+def json_seed(result) -> int:
+    import json
+
+    if result.run_dir is None:
+        return 0
+    return json.loads((result.run_dir / "config.json").read_text())["seed"]
+
+
+def list_command() -> int:
+    from rlx import algos
+    from rlx.envs import registry
+
+    console = Console()
+    t = Table(title="algorithms")
+    t.add_column("name")
+    t.add_column("description")
+    t.add_column("default env")
+    for a in algos.ALGORITHMS.values():
+        t.add_row(a.name, a.description, a.default_env)
+    console.print(t)
+    e = Table(title="environments")
+    e.add_column("name")
+    e.add_column("time limit", justify="right")
+    for name in registry.registered():
+        e.add_row(name, str(registry.spec(name).max_steps))
+    console.print(e)
+    return 0
+
+
+USAGE = """usage: rlx COMMAND ...
+
+commands:
+  train ALGO [options]   train an agent (rlx train ppo --help for its flags)
+  list                   algorithms and environments"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    cmd, rest = argv[0], argv[1:]
+    if cmd == "train":
+        return train_command(rest)
+    if cmd == "list":
+        return list_command()
+    _fail(f"unknown command {cmd!r}: use train or list (rlx --help)")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

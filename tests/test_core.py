@@ -1,0 +1,133 @@
+"""Formulas in rlx.core against hand-computed values."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rlx.core import distributions as D
+from rlx.core import running_stats
+from rlx.core.returns import discounted_returns, gae
+
+
+def test_gae_hand_computed_with_termination_and_truncation():
+    # One env, 4 steps. Step 1 terminates (no bootstrap); step 2 is truncated and
+    # bootstraps from V(final obs) = 10; the rollout is cut after step 3 (V = 2).
+    gamma, lam = 0.9, 0.5
+    r = jnp.array([1.0, 2.0, 3.0, 4.0])
+    v = jnp.array([0.5, 1.0, 1.5, 2.5])
+    next_v = jnp.array([1.0, 0.0, 10.0, 2.0])
+    term = jnp.array([0.0, 1.0, 0.0, 0.0])
+    done = jnp.array([0.0, 1.0, 1.0, 0.0])
+    adv, target = gae(r, v, next_v, gamma * (1 - term), done, lam)
+    d3 = 4 + 0.9 * 2 - 2.5
+    d2 = 3 + 0.9 * 10 - 1.5  # truncation: bootstrap, but no flow from step 3
+    d1 = 2 - 1.0  # terminal
+    d0 = 1 + 0.9 * 1.0 - 0.5
+    a3, a2, a1 = d3, d2, d1
+    a0 = d0 + 0.9 * 0.5 * a1
+    np.testing.assert_allclose(adv, [a0, a1, a2, a3], rtol=1e-6)
+    np.testing.assert_allclose(target, np.array([a0, a1, a2, a3]) + v, rtol=1e-6)
+
+
+def test_gae_lambda_one_is_monte_carlo_minus_value():
+    rng = np.random.default_rng(0)
+    r, v = jnp.asarray(rng.normal(size=(6, 3))), jnp.asarray(rng.normal(size=(6, 3)))
+    zeros = jnp.zeros_like(r)
+    next_v = jnp.concatenate([v[1:], jnp.zeros((1, 3))])
+    adv, _ = gae(r, v, next_v, 0.97 * jnp.ones_like(r), zeros, 1.0)
+    g = discounted_returns(r, 0.97 * jnp.ones_like(r), zeros, jnp.zeros(3))
+    np.testing.assert_allclose(adv, g - v, rtol=1e-5, atol=1e-6)
+
+
+def test_gae_lambda_zero_is_td_error():
+    r = jnp.array([1.0, -1.0, 0.5])
+    v = jnp.array([0.2, 0.3, 0.4])
+    nv = jnp.array([0.3, 0.4, 0.9])
+    adv, _ = gae(r, v, nv, jnp.full(3, 0.99), jnp.zeros(3), 0.0)
+    np.testing.assert_allclose(adv, r + 0.99 * nv - v, rtol=1e-6)
+
+
+def test_discounted_returns_restart_at_episode_end():
+    r = jnp.array([1.0, 1.0, 1.0, 1.0])
+    done = jnp.array([0.0, 1.0, 0.0, 0.0])
+    disc = 0.5 * (1 - done)
+    g = discounted_returns(r, disc, done, jnp.asarray(8.0))
+    # episode 1: [1 + .5*1, 1]; episode 2: [1 + .5*(1 + .5*8), 1 + .5*8]
+    np.testing.assert_allclose(g, [1.5, 1.0, 3.5, 5.0])
+
+
+def test_categorical_formulas():
+    logits = jnp.array([1.0, 2.0, 3.0])
+    p = np.exp([1.0, 2.0, 3.0]) / np.exp([1.0, 2.0, 3.0]).sum()
+    np.testing.assert_allclose(D.categorical_log_prob(logits, jnp.array(2)), np.log(p[2]), rtol=1e-6)
+    np.testing.assert_allclose(D.categorical_entropy(logits), -(p * np.log(p)).sum(), rtol=1e-6)
+    assert int(D.categorical_mode(logits)) == 2
+    samples = jax.vmap(lambda k: D.categorical_sample(k, logits))(jax.random.split(jax.random.key(0), 20000))
+    freq = np.bincount(np.asarray(samples), minlength=3) / 20000
+    np.testing.assert_allclose(freq, p, atol=0.015)
+
+
+def test_gaussian_formulas():
+    mean, log_std, x = jnp.array([0.5, -1.0]), jnp.log(jnp.array([2.0, 0.5])), jnp.array([1.0, 0.0])
+    expected = sum(
+        -0.5 * ((xi - m) / s) ** 2 - math.log(s) - 0.5 * math.log(2 * math.pi)
+        for xi, m, s in [(1.0, 0.5, 2.0), (0.0, -1.0, 0.5)]
+    )
+    np.testing.assert_allclose(D.gaussian_log_prob(mean, log_std, x), expected, rtol=1e-6)
+    h = sum(0.5 * math.log(2 * math.pi * math.e * s**2) for s in (2.0, 0.5))
+    np.testing.assert_allclose(D.gaussian_entropy(log_std), h, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["clip", "tanh"])
+def test_squash_maps_into_box(kind):
+    x = jnp.array([-100.0, 0.0, 100.0])
+    y = D.squash(x, jnp.array(-2.0), jnp.array(2.0), kind)
+    np.testing.assert_allclose(y, [-2.0, 0.0, 2.0], atol=1e-5)
+    with pytest.raises(ValueError, match="unknown squash"):
+        D.squash(x, -1.0, 1.0, "sigmoid")
+
+
+def test_running_stats_match_numpy_over_batches():
+    rng = np.random.default_rng(1)
+    data = rng.normal(3.0, 2.0, size=(5, 100, 2))
+    s = running_stats.init((2,))
+    for b in data:
+        s = running_stats.update(s, jnp.asarray(b))
+    flat = data.reshape(-1, 2)
+    np.testing.assert_allclose(s.mean, flat.mean(0), rtol=1e-4)
+    np.testing.assert_allclose(s.var, flat.var(0), rtol=1e-3)
+    z = running_stats.normalize(s, jnp.asarray(flat))
+    np.testing.assert_allclose(np.asarray(z).mean(0), 0.0, atol=1e-3)
+
+
+def test_ppo_clip_loss_hand_computed():
+    from rlx.core.losses import ppo_clip_loss
+
+    old = jnp.log(jnp.array([0.5, 0.5, 0.5, 0.5]))
+    new = jnp.log(jnp.array([0.75, 0.55, 0.25, 0.3]))  # ratios 1.5, 1.1, 0.5, 0.6
+    adv = jnp.array([1.0, 1.0, 2.0, -1.0])
+    loss, frac = ppo_clip_loss(new, old, adv, 0.2)
+    # min(ρA, clip(ρ)A): 1.2 (clipped), 1.1, 2*0.5=1.0 (unclipped is smaller), -0.8 (clip, pessimistic)
+    np.testing.assert_allclose(loss, -np.mean([1.2, 1.1, 1.0, -0.8]), rtol=1e-6)
+    np.testing.assert_allclose(frac, 0.75)
+
+
+def test_value_and_pg_losses_hand_computed():
+    from rlx.core.losses import normalize_advantages, policy_gradient_loss, value_loss
+
+    v, t, old = jnp.array([1.0, 3.0]), jnp.array([2.0, 0.0]), jnp.array([1.5, 2.0])
+    np.testing.assert_allclose(value_loss(v, t), 0.5 * (1 + 9) / 2)
+    # clipped at ±0.2 around old: 1.3 -> (0.7)²=0.49 < 1 keeps 1; 2.2 -> 4.84 < 9 keeps 9
+    np.testing.assert_allclose(value_loss(v, t, old, 0.2), 0.5 * (1 + 9) / 2)
+    # v jumped from old=0 onto the target 1: the clipped value 0.2 is still 0.8 away, and max keeps it
+    np.testing.assert_allclose(value_loss(jnp.array([1.0]), jnp.array([1.0]), jnp.array([0.0]), 0.2),
+                               0.5 * 0.8**2, rtol=1e-6)
+    logp, adv = jnp.array([-1.0, -2.0]), jnp.array([2.0, -1.0])
+    np.testing.assert_allclose(policy_gradient_loss(logp, adv), -(-2.0 + 2.0) / 2)
+    g = jax.grad(lambda lp: policy_gradient_loss(lp, adv))(logp)
+    np.testing.assert_allclose(g, -adv / 2)
+    z = normalize_advantages(jnp.array([1.0, 2.0, 3.0]))
+    np.testing.assert_allclose(z, np.array([-1, 0, 1]) / np.std([1, 2, 3]), rtol=1e-6)
