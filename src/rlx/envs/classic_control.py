@@ -123,7 +123,8 @@ class Acrobot(Environment):
     One RK4 step of length ``dt`` with torque ∈ {-1, 0, 1} on the middle joint, then
     angles wrapped to [-π, π] and velocities clipped; reward -1 per step, 0 on the
     terminal step, which is reached when ``-cos θ1 - cos(θ1 + θ2) > 1``.
-    State ``(θ1, θ2, θ̇1, θ̇2)``; observation ``(cos θ1, sin θ1, cos θ2, sin θ2, θ̇1, θ̇2)``.
+    State ``(θ1, θ2, θ̇1, θ̇2)``; observation
+    ``(cos θ1, sin θ1, cos θ2, sin θ2, θ̇1, θ̇2)``.
     """
 
     name = "Acrobot-v1"
@@ -143,7 +144,8 @@ class Acrobot(Environment):
 
     @staticmethod
     def _dsdt(p: AcrobotParams, s, torque):
-        m1, m2, l1, lc1, lc2 = p.link_mass_1, p.link_mass_2, p.link_length_1, p.link_com_pos_1, p.link_com_pos_2
+        m1, m2, l1 = p.link_mass_1, p.link_mass_2, p.link_length_1
+        lc1, lc2 = p.link_com_pos_1, p.link_com_pos_2
         i1 = i2 = p.link_moi
         g = p.gravity
         theta1, theta2, dtheta1, dtheta2 = s
