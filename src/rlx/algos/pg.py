@@ -244,19 +244,16 @@ def build(config: A2CConfig, env, env_params, total_updates: int) -> Agent:
             params = optax.apply_updates(params, jax.tree_util.tree_map(lambda u: -lr * u, step))
             return (params, opt_state), {**info, "grad_norm": grad_norm}
 
-        def epoch(carry, k):
-            if minibatches > 1:
-                perm = jax.random.permutation(k, batch_size)
-                shuffled = jax.tree_util.tree_map(lambda x: x[perm], batch)
-            else:
-                shuffled = batch
+        def epoch(carry, perm):
+            shuffled = jax.tree_util.tree_map(lambda x: x[perm], batch) if minibatches > 1 else batch
             mbs = jax.tree_util.tree_map(
                 lambda x: x.reshape((minibatches, batch_size // minibatches) + x.shape[1:]), shuffled)
             return jax.lax.scan(sgd_step, carry, mbs)
 
-        key, k_epochs = jax.random.split(key)
-        (params, opt_state), infos = jax.lax.scan(
-            epoch, (s.params, s.opt_state), jax.random.split(k_epochs, epochs))
+        # One sort draws every epoch's shuffle (XLA's CPU sort is slow; one call beats `epochs`).
+        key, k_perm = jax.random.split(key)
+        perms = jnp.argsort(jax.random.bits(k_perm, (epochs, batch_size)), axis=-1)
+        (params, opt_state), infos = jax.lax.scan(epoch, (s.params, s.opt_state), perms)
         obs_stats = s.obs_stats
         if config.normalize_obs:
             obs_stats = running_stats.update(obs_stats, obs)

@@ -1,4 +1,11 @@
-"""MLPs and actor-critic heads (orthogonal initialisation, as in PPO practice)."""
+"""MLPs and actor-critic heads.
+
+Weights start from scaled Glorot-uniform draws (variance ``scale² · 2 / (fan_in + fan_out)``):
+hidden layers with gain √2, the policy head with gain 0.01 (near-uniform initial
+policy), the value head with gain 1. This is the gain recipe of orthogonal PPO
+initialisation without its QR decomposition, which XLA's CPU backend runs as a
+LAPACK call that can deadlock its thread pool when vmapped over seeds.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +16,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+def scaled_init(gain: float):
+    """Glorot-uniform initialiser multiplied by ``gain``."""
+    return nn.initializers.variance_scaling(gain**2, "fan_avg", "uniform")
+
+
 ACTIVATIONS = {"tanh": nn.tanh, "relu": nn.relu, "elu": nn.elu, "gelu": nn.gelu, "silu": nn.silu}
 
 
 class MLP(nn.Module):
     """Dense layers with ``activation`` between them; the last layer is linear
-    with orthogonal init scaled by ``out_scale``."""
+    with its initial weights scaled by ``out_scale``."""
 
     hidden: Sequence[int]
     out: int
@@ -25,8 +37,8 @@ class MLP(nn.Module):
     def __call__(self, x: jax.Array) -> jax.Array:
         act = ACTIVATIONS[self.activation]
         for width in self.hidden:
-            x = act(nn.Dense(width, kernel_init=nn.initializers.orthogonal(np.sqrt(2)))(x))
-        return nn.Dense(self.out, kernel_init=nn.initializers.orthogonal(self.out_scale))(x)
+            x = act(nn.Dense(width, kernel_init=scaled_init(np.sqrt(2)))(x))
+        return nn.Dense(self.out, kernel_init=scaled_init(self.out_scale))(x)
 
 
 class ActorCritic(nn.Module):
