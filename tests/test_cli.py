@@ -1,0 +1,73 @@
+"""The rlx command: one-line errors with exit status 2, listing, a tiny run."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def rlx(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "rlx.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "pop"], "unknown algorithm 'pop': did you mean ppo?"),
+        (["train", "ppo", "--env", "CartPol"], "unknown environment 'CartPol': did you mean CartPole-v1?"),
+        (["train", "ppo", "--minibatches", "3"], "--minibatches=3 is invalid"),
+        (["train", "ppo", "--lr", "-0.001"], "--lr=-0.001 is invalid: it must be positive"),
+        (["train", "ppo", "--gamma", "1.5"], "--gamma=1.5 is invalid: it must lie in [0, 1]"),
+        (["train", "a2c", "--gae-lambda", "-0.1"], "--gae-lambda=-0.1 is invalid"),
+        (["train", "ppo", "--total-steps", "0"], "--total-steps=0 is invalid"),
+        (["train", "ppo", "--seeds", "0"], "--seeds=0 is invalid"),
+        (["train", "ppo", "--num-envs", "0"], "--num-envs=0 is invalid"),
+        (["train"], "missing algorithm"),
+        (["fly"], "unknown command 'fly'"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args, message):
+    r = rlx(*args)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert lines[0].startswith("rlx: error: ") and message in lines[0]
+
+
+def test_existing_run_folder_is_never_overwritten(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "precious.txt").write_text("results")
+    r = rlx("train", "ppo", "--out", str(out), "--total-steps", "4096")
+    assert r.returncode == 2 and "already exists" in r.stderr
+    assert (out / "precious.txt").read_text() == "results" and len(list(out.iterdir())) == 1
+
+
+def test_list_shows_algorithms_and_environments():
+    r = rlx("list")
+    assert r.returncode == 0
+    for name in ("ppo", "a2c", "reinforce", "CartPole-v1", "Acrobot-v1", "MountainCar-v0",
+                 "MountainCarContinuous-v0", "Pendulum-v1"):
+        assert name in r.stdout
+
+
+def test_help_shows_every_hyperparameter_with_default():
+    r = rlx("train", "ppo", "--help")
+    assert r.returncode == 0
+    for flag in ("--lr", "--gamma", "--gae-lambda", "--clip-eps", "--ent-coef", "--epochs",
+                 "--minibatches", "--num-envs", "--seeds", "--total-steps", "--out"):
+        assert flag in r.stdout
+    assert "default: 0.99" in r.stdout
+
+
+def test_tiny_training_run_writes_its_folder(tmp_path):
+    out = tmp_path / "tiny"
+    r = rlx("train", "ppo", "--seeds", "2", "--total-steps", "4096", "--out", str(out),
+            "--eval-episodes", "1", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "mean ± std" in r.stdout and str(out) in r.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["env_steps"] == 4096 and len(summary["final_return_per_seed"]) == 2
+    assert (out / "metrics.csv").exists() and (out / "learning_curve.png").exists()
