@@ -239,7 +239,7 @@ def build(config: A2CConfig, env, env_params, total_updates: int) -> Agent:
         def sgd_step(carry, mb):
             params, opt_state = carry
             grads, info = grad_fn(params, mb, cfg)
-            grad_norm = optax.global_norm(grads)
+            grad_norm = optax.tree.norm(grads)
             step, opt_state = tx.update(grads, opt_state, params)
             params = optax.apply_updates(params, jax.tree_util.tree_map(lambda u: -lr * u, step))
             return (params, opt_state), {**info, "grad_norm": grad_norm}
