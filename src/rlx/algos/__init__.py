@@ -15,6 +15,7 @@ ALGORITHMS: dict[str, Algorithm] = {
         "ppo", "Proximal policy optimisation (clipped surrogate, GAE)", pg.PPOConfig, pg.build,
         pg.validate, "CartPole-v1", 500_000,
         presets={
+            "CartPole-v1": dict(lr=1e-3, gamma=0.98, gae_lambda=0.8, ent_coef=0.0),
             "Acrobot-v1": dict(ent_coef=0.0, num_steps=256),
             "MountainCarContinuous-v0": dict(_CONTINUOUS_PPO, gamma=0.99),
             "Pendulum-v1": _CONTINUOUS_PPO,

@@ -67,7 +67,7 @@ class A2CConfig:
 class ReinforceConfig(A2CConfig):
     """REINFORCE with reward-to-go and a learned value baseline (λ = 1)."""
 
-    lr: float = 1e-3
+    lr: float = 3e-3
     gae_lambda: float = 1.0
     ent_coef: float = 0.0
     num_steps: int = static_field(256)
