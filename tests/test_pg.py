@@ -140,3 +140,15 @@ def test_bad_config_is_rejected_before_compiling():
         rlx.train("ppo", "CartPole-v2")
     with pytest.raises(ConfigError, match="unknown algorithm"):
         rlx.train("dqnn")
+
+
+def test_non_finite_values_stop_the_run_and_keep_results(tmp_path):
+    from rlx.run import NonFiniteError
+
+    out = tmp_path / "diverged"
+    with pytest.raises(NonFiniteError, match=r"non-finite \w+ at update \d+"):
+        rlx.train("a2c", "CartPole-v1", num_seeds=1, total_steps=20_000, out=out, show_progress=False,
+                  overrides=dict(lr=1e38, max_grad_norm=1e30), chunks=2)
+    assert (out / "config.json").exists()
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("seed,step") and all("nan" not in r for r in rows[1:])

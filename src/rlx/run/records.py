@@ -45,11 +45,13 @@ class MetricsWriter:
     def append(self, steps: np.ndarray, metrics: dict) -> None:
         if self.path is None:
             return
-        if self.file is None:
+        if self.names is None:
             self.names = sorted(metrics)
             self.file = open(self.path, "w")
             self.file.write(",".join(["seed", "step", *self.names]) + "\n")
         cols = [metrics[k] for k in self.names]  # each [n, num_seeds]
+        if len(steps) == 0:
+            return
         n, num_seeds = cols[0].shape
         lines = []
         for i in range(n):
@@ -60,5 +62,5 @@ class MetricsWriter:
         self.file.flush()
 
     def close(self) -> None:
-        if self.file is not None:
+        if self.file is not None and not self.file.closed:
             self.file.close()

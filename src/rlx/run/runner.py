@@ -191,11 +191,14 @@ def train(
             train_seconds += time.perf_counter() - t
             steps = (done + 1 + np.arange(n)) * steps_per_update
             done += n
-            bad = [k for k, v in metrics.items() if not np.all(np.isfinite(v))]
-            if bad:
-                rows = np.nonzero(~np.isfinite(metrics[bad[0]]).all(axis=1))[0]
+            finite = np.all([np.isfinite(v).all(axis=1) for v in metrics.values()], axis=0)
+            if not finite.all():
+                row = int(np.argmin(finite))
+                name = next(k for k, v in metrics.items() if not np.isfinite(v[row]).all())
+                writer.append(steps[:row], {k: v[:row] for k, v in metrics.items()})
+                writer.close()
                 raise NonFiniteError(
-                    f"non-finite {bad[0]} at update {done - n + int(rows[0]) + 1}; "
+                    f"non-finite {name} at update {done - n + row + 1}; "
                     "lower the learning rate or check the environment's rewards")
             writer.append(steps, metrics)
             all_steps.append(steps)
