@@ -23,7 +23,8 @@ ALGORITHMS: dict[str, Algorithm] = {
     ),
     "a2c": Algorithm(
         "a2c", "Advantage actor-critic (n-step rollouts, GAE)", pg.A2CConfig, pg.build,
-        pg.validate, "CartPole-v1", 1_000_000, presets={},
+        pg.validate, "CartPole-v1", 1_000_000,
+        presets={"CartPole-v1": dict(num_envs=8, anneal_lr=True, ent_coef=0.0)},
     ),
     "reinforce": Algorithm(
         "reinforce", "REINFORCE (reward-to-go, value baseline)", pg.ReinforceConfig, pg.build,
