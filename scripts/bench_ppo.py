@@ -1,6 +1,6 @@
 """PPO throughput on CartPole-v1: env-steps/s at 1 and 16 seeds, compile time, raw env rate.
 
-    python scripts/bench_ppo.py [--total-steps 500000] [--out bench_ppo.json]
+    python scripts/bench_ppo.py [--total-steps 500000] [--out scripts/results/bench_ppo.json]
 
 Settings as in the foundation issue: 16 envs × 128 steps, 4 epochs, 4
 minibatches, 64-64 tanh MLPs. Each configuration runs in a fresh process so
@@ -59,7 +59,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--total-steps", type=int, default=500_000)
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 16])
-    p.add_argument("--out", default="bench_ppo.json")
+    p.add_argument("--out", default="scripts/results/bench_ppo.json")
     a = p.parse_args()
     rows = [child("train", n, a.total_steps) for n in a.seeds]
     raw = [child("raw", n, 0) for n in (1, 16, 256)]
@@ -67,6 +67,7 @@ def main() -> None:
                   cpus=os.cpu_count(), time=time.strftime("%Y-%m-%d %H:%M:%S"),
                   rejax_reference={"1": 137_000, "16": 180_000, "compile_seconds": 7.0},
                   ppo=rows, raw_env=raw)
+    os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     with open(a.out, "w") as f:
         json.dump(result, f, indent=2)
     from rich.console import Console

@@ -59,7 +59,9 @@ def test_help_shows_every_hyperparameter_with_default():
     for flag in ("--lr", "--gamma", "--gae-lambda", "--clip-eps", "--ent-coef", "--epochs",
                  "--minibatches", "--num-envs", "--seeds", "--total-steps", "--out"):
         assert flag in r.stdout
-    assert "default: 0.99" in r.stdout
+    assert "--gamma FLOAT" in r.stdout and "(default: 0.98)" in r.stdout  # CartPole preset
+    pendulum = rlx("train", "ppo", "--env", "Pendulum-v1", "--help").stdout
+    assert "(default: 0.95)" in pendulum and "(default: 0.98)" not in pendulum  # Pendulum preset
 
 
 def test_tiny_training_run_writes_its_folder(tmp_path):

@@ -5,8 +5,8 @@
 A chunk is ``fori_loop`` over ``agent.update`` for the whole seed batch
 (``vmap``), compiled once; between chunks the host shows progress, appends
 metrics to ``metrics.csv`` and checks for non-finite values. Each seed ``i``
-uses ``jax.random.key(seed + i)``, so a seed's run is the same whether it runs
-alone or in a batch.
+uses ``jax.random.key(seed + i)``: a seed starts from the same key alone or in a
+batch (its numbers then agree up to floating-point rounding).
 """
 
 from __future__ import annotations
