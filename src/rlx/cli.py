@@ -13,13 +13,13 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from rich.console import Console
 from rich.table import Table
 
 
-def _fail(msg: str) -> "NoReturn":  # noqa: F821
+def _fail(msg: str) -> NoReturn:
     print(f"rlx: error: {msg}", file=sys.stderr)
     raise SystemExit(2)
 
@@ -100,9 +100,8 @@ def print_summary(result) -> None:
     table = Table(title=f"{s['algo']} on {s['env']}: {s['env_steps']:,} steps × {s['num_seeds']} seeds")
     table.add_column("seed", justify="right")
     table.add_column(f"final return ({s['final_return_source']})", justify="right")
-    seed0 = json_seed(result)
     for i, r in enumerate(s["final_return_per_seed"]):
-        table.add_row(str(seed0 + i), f"{r:.2f}")
+        table.add_row(str(s["seed"] + i), f"{r:.2f}")
     table.add_section()
     table.add_row("mean ± std", f"{s['final_return_mean']:.2f} ± {s['final_return_std']:.2f}")
     console.print(table)
@@ -112,14 +111,6 @@ def print_summary(result) -> None:
     if result.run_dir is not None:
         console.print(f"learning curve: {result.run_dir / 'learning_curve.png'}")
         console.print(f"run folder: {result.run_dir}")
-
-
-def json_seed(result) -> int:
-    import json
-
-    if result.run_dir is None:
-        return 0
-    return json.loads((result.run_dir / "config.json").read_text())["seed"]
 
 
 def list_command() -> int:

@@ -1,6 +1,6 @@
 """The algorithm interface every learner implements, and config validation.
 
-An algorithm is ``build(config, env, env_params, total_updates) -> Agent``:
+An algorithm is ``build(config, env, env_params, total_steps) -> Agent``:
 
 * ``agent.init(key, config) -> state`` — the full train state; the config's
   vmappable hyperparameters (pytree leaves) are stored in it, so a sweep is a

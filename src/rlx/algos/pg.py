@@ -128,8 +128,9 @@ class Batch(NamedTuple):
     target: jax.Array
 
 
-def build(config: A2CConfig, env, env_params, total_updates: int) -> Agent:
-    """Close over the static configuration and environment; see ``rlx.algos.base``."""
+def build(config: A2CConfig, env, env_params, total_steps: int) -> Agent:
+    """Close over the static configuration and environment; see ``rlx.algos.base``.
+    ``total_steps`` (per seed) sets the learning-rate annealing horizon."""
     validate(config)
     env = for_training(env)
     obs_space, act_space = env.observation_space(env_params), env.action_space(env_params)
@@ -143,6 +144,7 @@ def build(config: A2CConfig, env, env_params, total_updates: int) -> Agent:
     minibatches = config.minibatches if is_ppo else 1
     n_envs, n_steps = config.num_envs, config.num_steps
     batch_size = n_envs * n_steps
+    total_updates = max(1, total_steps // batch_size)
 
     def optimizer(max_grad_norm):
         # Global-norm clipping then Adam's scaling; the (annealed) step size is applied after.

@@ -152,11 +152,10 @@ def train(
     check(chunks > 0, "chunks", chunks, "it must be positive")
 
     env_obj, env_params = registry.make(env_name)
-    probe = a.build(config, env_obj, env_params, 1)
-    n_updates = total_steps // probe.steps_per_update
+    agent = a.build(config, env_obj, env_params, total_steps)
+    n_updates = total_steps // agent.steps_per_update
     check(n_updates > 0, "total_steps", total_steps,
-          f"it must be at least one update's worth of steps ({probe.steps_per_update})")
-    agent = a.build(config, env_obj, env_params, n_updates)
+          f"it must be at least one update's worth of steps ({agent.steps_per_update})")
 
     run_config = dict(algo=a.name, env=env_name, seed=seed, num_seeds=num_seeds,
                       total_steps=total_steps, eval_episodes=eval_episodes,
@@ -219,7 +218,7 @@ def train(
 
     env_steps = n_updates * steps_per_update
     summary = dict(
-        algo=a.name, env=env_name, num_seeds=num_seeds,
+        algo=a.name, env=env_name, seed=seed, num_seeds=num_seeds,
         final_return_mean=float(np.mean(final)),
         final_return_std=float(np.std(final)),
         final_return_per_seed=[float(x) for x in final],
