@@ -37,10 +37,11 @@ def write_json(path: Path, obj) -> None:
 
 
 class MetricsWriter:
-    """Appends ``seed,step,<metrics...>`` rows, one per (update, seed)."""
+    """Appends ``<labels...>,step,<metrics...>`` rows, one per (update, batch member);
+    ``labels`` maps column names to one value per batch member (e.g. ``{"seed": [0, 1]}``)."""
 
-    def __init__(self, path: Path | None, first_seed: int):
-        self.path, self.first_seed, self.file, self.names = path, first_seed, None, None
+    def __init__(self, path: Path | None, labels: dict[str, list]):
+        self.path, self.labels, self.file, self.names = path, labels, None, None
 
     def append(self, steps: np.ndarray, metrics: dict) -> None:
         if self.path is None:
@@ -48,16 +49,16 @@ class MetricsWriter:
         if self.names is None:
             self.names = sorted(metrics)
             self.file = open(self.path, "w")
-            self.file.write(",".join(["seed", "step", *self.names]) + "\n")
-        cols = [metrics[k] for k in self.names]  # each [n, num_seeds]
+            self.file.write(",".join([*self.labels, "step", *self.names]) + "\n")
         if len(steps) == 0:
             return
-        n, num_seeds = cols[0].shape
+        cols = [metrics[k] for k in self.names]  # each [n, batch]
+        prefix = [",".join(str(v[j]) for v in self.labels.values()) for j in range(cols[0].shape[1])]
         lines = []
-        for i in range(n):
-            for s in range(num_seeds):
-                vals = ",".join(f"{c[i, s]:.6g}" for c in cols)
-                lines.append(f"{self.first_seed + s},{steps[i]},{vals}")
+        for i in range(len(steps)):
+            for j, p in enumerate(prefix):
+                vals = ",".join(f"{c[i, j]:.6g}" for c in cols)
+                lines.append(f"{p},{steps[i]},{vals}")
         self.file.write("\n".join(lines) + "\n")
         self.file.flush()
 
