@@ -25,6 +25,10 @@ def rlx(*args, cwd=None):
         (["train", "ppo", "--seeds", "0"], "--seeds=0 is invalid"),
         (["train", "ppo", "--num-envs", "0"], "--num-envs=0 is invalid"),
         (["train"], "missing algorithm"),
+        (["sweep", "ppo"], "empty grid"),
+        (["sweep", "ppo", "--grid", "lr=abc"], "--grid lr=abc is invalid: values must be float"),
+        (["sweep", "ppo", "--grid", "clip_eps=0.1,-1"], "--clip-eps=-1.0 is invalid"),
+        (["sweep", "ppo", "--grid", "foo=1"], "unknown hyperparameter 'foo'"),
         (["fly"], "unknown command 'fly'"),
     ],
 )

@@ -1,6 +1,7 @@
 """The ``rlx`` command.
 
     rlx train ALGO [--env NAME] [--seeds N] [--total-steps N] [--out DIR] [hyperparameters...]
+    rlx sweep ALGO --grid NAME=V1,V2,... [--grid ...] [--seeds N] [...]
     rlx list
 
 Every hyperparameter is a typed flag (``rlx train ppo --help`` shows them with
@@ -94,6 +95,105 @@ def train_command(argv: list[str]) -> int:
     return 0
 
 
+def parse_grid(base, specs: list[str]) -> dict[str, list]:
+    """``["lr=1e-4,3e-4", "anneal_lr=true,false"]`` -> typed value lists (by the field's default)."""
+    from rlx.algos.base import ConfigError
+
+    grid = {}
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        name = name.strip().lstrip("-").replace("-", "_")
+        if not sep or not name:
+            raise ConfigError(f"--grid {spec!r} is invalid: write NAME=V1,V2,... (e.g. lr=1e-4,3e-4)")
+        if not hasattr(base, name):
+            raise ConfigError(f"unknown hyperparameter {name!r} in --grid: see rlx train ALGO --help")
+        default = getattr(base, name)
+        items = [v.strip() for v in values.split(",") if v.strip()]
+        if not items:
+            raise ConfigError(f"--grid {name}= has no values: give one or more, comma-separated")
+        if isinstance(default, bool):
+            convert = {"true": True, "1": True, "false": False, "0": False}.__getitem__
+            items = [v.lower() for v in items]
+        elif isinstance(default, (int, float, str)):
+            convert = type(default)
+        else:
+            raise ConfigError(f"--grid {name}: {type(default).__name__} fields cannot be swept yet")
+        grid[name] = []
+        for v in items:
+            try:
+                grid[name].append(convert(v))
+            except (ValueError, KeyError):
+                raise ConfigError(f"--grid {name}={v} is invalid: values must be "
+                                  f"{type(default).__name__}") from None
+    return grid
+
+
+def sweep_command(argv: list[str]) -> int:
+    import tyro
+
+    from rlx import algos
+    from rlx.algos.base import ConfigError
+    from rlx.envs import registry
+
+    if not argv or argv[0].startswith("-"):
+        if argv and argv[0] in ("-h", "--help"):
+            print("usage: rlx sweep ALGO --grid NAME=V1,V2 [--grid ...] [--help] [options]")
+            return 0
+        _fail(f"missing algorithm: rlx sweep ALGO, with ALGO one of {', '.join(algos.ALGORITHMS)}")
+    try:
+        algo = algos.get(argv[0])
+        env_name = _flag_value(argv, "--env") or algo.default_env
+        registry.spec(env_name)
+    except (ConfigError, registry.UnknownEnvironmentError) as e:
+        _fail(str(e))
+
+    def arg(tp, default, help):
+        return (Annotated[tp, tyro.conf.arg(help=help)], dataclasses.field(default=default))
+
+    Sweep = dataclasses.make_dataclass("Sweep", [
+        ("grid", Annotated[tuple[str, ...], tyro.conf.UseAppendAction,
+                           tyro.conf.arg(help="NAME=V1,V2,... (repeat the flag for more axes)")],
+         dataclasses.field(default=())),
+        ("env", *arg(str, env_name, "environment name (see `rlx list`)")),
+        ("seeds", *arg(int, 4, "seeds per configuration")),
+        ("seed", *arg(int, 0, "first seed")),
+        ("total_steps", *arg(int, algo.default_total_steps, "environment steps per run")),
+        ("out", *arg(str | None, None, "sweep folder; None: runs/sweep-ALGO-ENV-TIME")),
+        ("eval_episodes", *arg(int, 10, "evaluation episodes per run at the end")),
+        ("progress", *arg(bool, True, "show the live progress bar")),
+    ])
+    Sweep.__doc__ = ("Train every grid point × seed in one program per group of shape-changing "
+                     "values, then rank the configurations (mean final return, 95% bootstrap CI).")
+
+    args = tyro.cli(Sweep, args=argv[1:], prog=f"rlx sweep {algo.name}")
+    from rlx.run.records import default_run_dir
+    from rlx.run.sweep import sweep
+
+    out = Path(args.out) if args.out else default_run_dir("runs", f"sweep-{algo.name}", args.env)
+    try:
+        grid = parse_grid(algo.default_config(args.env), list(args.grid))
+        result = sweep(algo.name, args.env, grid, seed=args.seed, num_seeds=args.seeds,
+                       total_steps=args.total_steps, out=out, eval_episodes=args.eval_episodes,
+                       show_progress=args.progress)
+    except ConfigError as e:
+        _fail(str(e))
+    console = Console()
+    names = list(grid)
+    table = Table(title=f"{algo.name} on {args.env}: {len(result.configs)} configurations × "
+                        f"{args.seeds} seeds")
+    for c in ["rank", *names, "final return", "95% CI"]:
+        table.add_column(c, justify="right")
+    for r in result.ranking:
+        table.add_row(str(r["rank"]), *[str(r[n]) for n in names], f"{r['mean']:.2f}",
+                      f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]")
+    console.print(table)
+    s = result.summary
+    console.print(f"{s['compiles']} compile(s), {s['compile_seconds']:.1f} s · wall {s['wall_seconds']:.1f} s")
+    console.print(f"best configuration: {result.sweep_dir / 'best_config.json'}")
+    console.print(f"sweep folder: {result.sweep_dir}")
+    return 0
+
+
 def print_summary(result) -> None:
     s = result.summary
     console = Console()
@@ -138,6 +238,8 @@ USAGE = """usage: rlx COMMAND ...
 
 commands:
   train ALGO [options]   train an agent (rlx train ppo --help for its flags)
+  sweep ALGO --grid NAME=V1,V2 [...]
+                         a hyperparameter grid × seeds in one program, ranked
   list                   algorithms and environments"""
 
 
@@ -149,9 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     cmd, rest = argv[0], argv[1:]
     if cmd == "train":
         return train_command(rest)
+    if cmd == "sweep":
+        return sweep_command(rest)
     if cmd == "list":
         return list_command()
-    _fail(f"unknown command {cmd!r}: use train or list (rlx --help)")
+    _fail(f"unknown command {cmd!r}: use train, sweep or list (rlx --help)")
 
 
 if __name__ == "__main__":

@@ -40,16 +40,18 @@ class MetricsWriter:
     """Appends ``<labels...>,step,<metrics...>`` rows, one per (update, batch member);
     ``labels`` maps column names to one value per batch member (e.g. ``{"seed": [0, 1]}``)."""
 
-    def __init__(self, path: Path | None, labels: dict[str, list]):
+    def __init__(self, path: Path | None, labels: dict[str, list], append: bool = False):
         self.path, self.labels, self.file, self.names = path, labels, None, None
+        self.mode = "a" if append else "w"
 
     def append(self, steps: np.ndarray, metrics: dict) -> None:
         if self.path is None:
             return
         if self.names is None:
             self.names = sorted(metrics)
-            self.file = open(self.path, "w")
-            self.file.write(",".join([*self.labels, "step", *self.names]) + "\n")
+            self.file = open(self.path, self.mode)
+            if self.mode == "w":
+                self.file.write(",".join([*self.labels, "step", *self.names]) + "\n")
         if len(steps) == 0:
             return
         cols = [metrics[k] for k in self.names]  # each [n, batch]
