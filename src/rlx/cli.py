@@ -34,11 +34,39 @@ def _flag_value(argv: list[str], name: str) -> str | None:
     return None
 
 
-def _train_args_class(algo, env: str):
+def _algo_names() -> str:
+    from rlx import algos
+
+    return ", ".join(algos.ALGORITHMS)
+
+
+def _algo_and_env(argv: list[str], command: str):
+    """The algorithm named first in ``argv`` and the ``--env`` value (or its default),
+    both checked; a one-line error otherwise."""
+    from rlx import algos
+    from rlx.algos.base import ConfigError
+    from rlx.envs import registry
+
+    if not argv or argv[0].startswith("-"):
+        _fail(f"missing algorithm: rlx {command} ALGO, with ALGO one of {_algo_names()}")
+    try:
+        algo = algos.get(argv[0])
+        env = _flag_value(argv, "--env") or algo.default_env
+        registry.spec(env)
+    except (ConfigError, registry.UnknownEnvironmentError) as e:
+        _fail(str(e))
+    return algo, env
+
+
+def arg(tp, default, help: str):
+    """A typed flag with help text and a default, for ``dataclasses.make_dataclass``."""
     import tyro
 
-    def arg(tp, default, help):
-        return (Annotated[tp, tyro.conf.arg(help=help)], dataclasses.field(default=default))
+    return (Annotated[tp, tyro.conf.arg(help=help)], dataclasses.field(default=default))
+
+
+def _train_args_class(algo, env: str):
+    import tyro
 
     fields = [
         ("env", *arg(str, env, "environment name (see `rlx list`)")),
@@ -60,22 +88,12 @@ def _train_args_class(algo, env: str):
 def train_command(argv: list[str]) -> int:
     import tyro
 
-    from rlx import algos
     from rlx.algos.base import ConfigError
-    from rlx.envs import registry
 
-    if not argv or argv[0].startswith("-"):
-        names = ", ".join(algos.ALGORITHMS)
-        if argv and argv[0] in ("-h", "--help"):
-            print(f"usage: rlx train ALGO [--help] [options]\n\nALGO: one of {names}")
-            return 0
-        _fail(f"missing algorithm: rlx train ALGO, with ALGO one of {names}")
-    try:
-        algo = algos.get(argv[0])
-        env = _flag_value(argv, "--env") or algo.default_env
-        registry.spec(env)
-    except (ConfigError, registry.UnknownEnvironmentError) as e:
-        _fail(str(e))
+    if argv and argv[0] in ("-h", "--help"):
+        print(f"usage: rlx train ALGO [--help] [options]\n\nALGO: one of {_algo_names()}")
+        return 0
+    algo, env = _algo_and_env(argv, "train")
     args = tyro.cli(_train_args_class(algo, env), args=argv[1:], prog=f"rlx train {algo.name}")
 
     from rlx.run.records import default_run_dir
@@ -131,24 +149,12 @@ def parse_grid(base, specs: list[str]) -> dict[str, list]:
 def sweep_command(argv: list[str]) -> int:
     import tyro
 
-    from rlx import algos
     from rlx.algos.base import ConfigError
-    from rlx.envs import registry
 
-    if not argv or argv[0].startswith("-"):
-        if argv and argv[0] in ("-h", "--help"):
-            print("usage: rlx sweep ALGO --grid NAME=V1,V2 [--grid ...] [--help] [options]")
-            return 0
-        _fail(f"missing algorithm: rlx sweep ALGO, with ALGO one of {', '.join(algos.ALGORITHMS)}")
-    try:
-        algo = algos.get(argv[0])
-        env_name = _flag_value(argv, "--env") or algo.default_env
-        registry.spec(env_name)
-    except (ConfigError, registry.UnknownEnvironmentError) as e:
-        _fail(str(e))
-
-    def arg(tp, default, help):
-        return (Annotated[tp, tyro.conf.arg(help=help)], dataclasses.field(default=default))
+    if argv and argv[0] in ("-h", "--help"):
+        print("usage: rlx sweep ALGO --grid NAME=V1,V2 [--grid ...] [--help] [options]")
+        return 0
+    algo, env_name = _algo_and_env(argv, "sweep")
 
     Sweep = dataclasses.make_dataclass("Sweep", [
         ("grid", Annotated[tuple[str, ...], tyro.conf.UseAppendAction,

@@ -12,7 +12,6 @@ batch (its numbers then agree up to floating-point rounding).
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import time
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
