@@ -186,6 +186,14 @@ def resolve(algo: str, env: str | None, config: Any | None, overrides: dict | No
     return a, env, config
 
 
+def check_run(num_seeds: int, total_steps: int, eval_episodes: int, chunks: int) -> None:
+    """One-line ``ConfigError`` for invalid run-level settings."""
+    check(num_seeds > 0, "seeds", num_seeds, "it must be positive")
+    check(total_steps > 0, "total_steps", total_steps, "it must be positive")
+    check(eval_episodes >= 0, "eval_episodes", eval_episodes, "it must be >= 0")
+    check(chunks > 0, "chunks", chunks, "it must be positive")
+
+
 def train(
     algo: str = "ppo",
     env: str | None = None,
@@ -208,10 +216,7 @@ def train(
     """
     a, env_name, config = resolve(algo, env, config, overrides)
     total_steps = a.default_total_steps if total_steps is None else total_steps
-    check(num_seeds > 0, "seeds", num_seeds, "it must be positive")
-    check(total_steps > 0, "total_steps", total_steps, "it must be positive")
-    check(eval_episodes >= 0, "eval_episodes", eval_episodes, "it must be >= 0")
-    check(chunks > 0, "chunks", chunks, "it must be positive")
+    check_run(num_seeds, total_steps, eval_episodes, chunks)
 
     env_obj, env_params = registry.make(env_name)
     agent = a.build(config, env_obj, env_params, total_steps)

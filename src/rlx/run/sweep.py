@@ -23,7 +23,7 @@ from rlx.algos.base import ConfigError, check
 from rlx.core.pytree import is_static
 from rlx.envs import registry
 from rlx.run.records import MetricsWriter, new_run_dir, write_json
-from rlx.run.runner import execute, resolve
+from rlx.run.runner import check_run, execute, resolve
 
 
 class SweepResult(NamedTuple):
@@ -83,9 +83,7 @@ def sweep(
     final return with a 95% bootstrap interval over seeds. See the module docstring."""
     a, env_name, base = resolve(algo, env, None, overrides)
     total_steps = a.default_total_steps if total_steps is None else total_steps
-    check(num_seeds > 0, "seeds", num_seeds, "it must be positive")
-    check(total_steps > 0, "total_steps", total_steps, "it must be positive")
-    check(eval_episodes >= 0, "eval_episodes", eval_episodes, "it must be >= 0")
+    check_run(num_seeds, total_steps, eval_episodes, chunks)
     points = grid_points(base, grid or {})
     configs = []
     for p in points:
