@@ -33,7 +33,8 @@ from rlx.run.records import MetricsWriter, new_run_dir, write_json
 
 
 class NonFiniteError(RuntimeError):
-    """A metric or parameter became NaN/Inf; the run stopped at a chunk boundary."""
+    """A training metric (loss, entropy, gradient norm, ...) became NaN/Inf; the run
+    stopped at the chunk boundary, keeping the rows before it."""
 
 
 class RunResult(NamedTuple):
