@@ -13,9 +13,9 @@ import argparse
 import json
 import os
 import platform
-import subprocess
-import sys
 import time
+
+from _child import run_child
 
 CHILD = r"""
 import json, sys, time
@@ -49,20 +49,14 @@ else:  # raw environment stepping: arg environments, random actions, one scan
 """
 
 
-def child(*args) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, *map(str, args)], check=True,
-                         capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--total-steps", type=int, default=500_000)
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 16])
     p.add_argument("--out", default="scripts/results/bench_ppo.json")
     a = p.parse_args()
-    rows = [child("train", n, a.total_steps) for n in a.seeds]
-    raw = [child("raw", n, 0) for n in (1, 16, 256)]
+    rows = [run_child(CHILD, "train", n, a.total_steps) for n in a.seeds]
+    raw = [run_child(CHILD, "raw", n, 0) for n in (1, 16, 256)]
     result = dict(benchmark="ppo_cartpole", total_steps=a.total_steps, machine=platform.machine(),
                   cpus=os.cpu_count(), time=time.strftime("%Y-%m-%d %H:%M:%S"),
                   rejax_reference={"1": 137_000, "16": 180_000, "compile_seconds": 7.0},

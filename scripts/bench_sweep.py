@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import time
+
+from _child import run_child
 
 LRS = [1e-4, 2e-4, 3e-4, 5e-4, 7e-4, 1e-3, 2e-3, 3e-3]
 
@@ -38,19 +38,13 @@ else:
 """
 
 
-def child(*args) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, *map(str, args)], check=True,
-                         capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--total-steps", type=int, default=500_000)
     p.add_argument("--out", default="scripts/results/bench_sweep.json")
     a = p.parse_args()
-    single = child("single", a.total_steps)
-    grid = child("sweep", a.total_steps, json.dumps(LRS))
+    single = run_child(CHILD, "single", a.total_steps)
+    grid = run_child(CHILD, "sweep", a.total_steps, json.dumps(LRS))
     result = dict(benchmark="sweep_ppo_cartpole", total_steps=a.total_steps, cpus=os.cpu_count(),
                   time=time.strftime("%Y-%m-%d %H:%M:%S"), single=single, sweep=grid,
                   throughput_ratio=grid["env_steps_per_second"] / single["env_steps_per_second"],
