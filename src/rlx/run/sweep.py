@@ -110,7 +110,7 @@ def sweep(
 
     t_start = time.perf_counter()
     final = np.zeros((len(configs), num_seeds))
-    curves, steps, compile_seconds, env_steps = {}, None, 0.0, 0
+    curves, compile_seconds, env_steps = {}, 0.0, 0
     for g, (key, idx) in enumerate(groups.items()):
         members = [(i, seed + s) for i in idx for s in range(num_seeds)]
         stacked = jax.tree_util.tree_map(lambda *xs: jnp.asarray(xs), *[configs[i] for i, _ in members])
@@ -127,13 +127,10 @@ def sweep(
         compile_seconds += ex.compile_seconds
         env_steps += len(members) * updates[key] * agents[key].steps_per_update
 
-    ranking = []
-    for i, p in enumerate(points):
-        lo, hi = bootstrap_ci(final[i])
-        ranking.append(dict(rank=0, index=i, **p, mean=float(final[i].mean()), ci_low=lo, ci_high=hi))
-    ranking.sort(key=lambda r: -r["mean"])
-    for r, row in enumerate(ranking, 1):
-        row["rank"] = r
+    order = sorted(range(len(points)), key=lambda i: -final[i].mean())
+    ranking = [dict(rank=r, index=i, **points[i], mean=float(final[i].mean()),
+                    **dict(zip(("ci_low", "ci_high"), bootstrap_ci(final[i]))))
+               for r, i in enumerate(order, 1)]
     summary = dict(algo=a.name, env=env_name, num_configs=len(configs), num_seeds=num_seeds,
                    compiles=len(groups), env_steps_total=env_steps, compile_seconds=compile_seconds,
                    wall_seconds=time.perf_counter() - t_start, best=ranking[0])
