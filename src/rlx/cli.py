@@ -2,6 +2,7 @@
 
     rlx train ALGO [--env NAME] [--seeds N] [--total-steps N] [--out DIR] [hyperparameters...]
     rlx sweep ALGO --grid NAME=V1,V2,... [--grid ...] [--seeds N] [...]
+    rlx sweep ALGO --random N --range NAME=LOW:HIGH[:log|:lin] [--range ...] [--grid ...] [...]
     rlx list
 
 Every hyperparameter is a typed flag (``rlx train ppo --help`` shows them with
@@ -146,13 +147,41 @@ def parse_grid(base, specs: list[str]) -> dict[str, list]:
     return grid
 
 
+def parse_ranges(base, specs: list[str]) -> dict[str, tuple]:
+    """``["lr=1e-5:1e-2:log", "epochs=1:8"]`` -> ``{"lr": (1e-5, 1e-2, "log"), "epochs": (1, 8)}``,
+    bounds typed by the field (int or float); ``rlx.run.sweep.make_range`` checks the rest."""
+    from rlx.algos.base import ConfigError
+    from rlx.run.sweep import numeric_kind
+
+    ranges = {}
+    for spec in specs:
+        name, sep, body = spec.partition("=")
+        name = name.strip().lstrip("-").replace("-", "_")
+        parts = [p.strip() for p in body.split(":")]
+        if not sep or not name or len(parts) not in (2, 3) or not all(parts):
+            raise ConfigError(f"--range {spec!r} is invalid: write NAME=LOW:HIGH[:log|:lin] "
+                              "(e.g. lr=1e-5:1e-2:log)")
+        kind = numeric_kind(base, name)
+        if name in ranges:
+            raise ConfigError(f"--range {name} is given twice: give each name once")
+        try:
+            bounds = tuple(kind(p) for p in parts[:2])
+        except ValueError:
+            raise ConfigError(f"--range {name}={body} is invalid: the bounds must be "
+                              f"{kind.__name__}") from None
+        ranges[name] = bounds + tuple(p.lower() for p in parts[2:])
+    return ranges
+
+
 def sweep_command(argv: list[str]) -> int:
     import tyro
 
     from rlx.algos.base import ConfigError
 
     if argv and argv[0] in ("-h", "--help"):
-        print("usage: rlx sweep ALGO --grid NAME=V1,V2 [--grid ...] [--help] [options]")
+        print("usage: rlx sweep ALGO --grid NAME=V1,V2 [--grid ...] [--help] [options]\n"
+              "       rlx sweep ALGO --random N --range NAME=LOW:HIGH[:log|:lin] [--range ...] "
+              "[--grid NAME=V1,V2 ...] [options]")
         return 0
     algo, env_name = _algo_and_env(argv, "sweep")
 
@@ -160,37 +189,48 @@ def sweep_command(argv: list[str]) -> int:
         ("grid", Annotated[tuple[str, ...], tyro.conf.UseAppendAction,
                            tyro.conf.arg(help="NAME=V1,V2,... (repeat the flag for more axes)")],
          dataclasses.field(default=())),
+        ("range", Annotated[tuple[str, ...], tyro.conf.UseAppendAction,
+                            tyro.conf.arg(help="NAME=LOW:HIGH[:log|:lin], sampled with --random "
+                                               "(int fields: uniform integers, both ends included; "
+                                               "float fields: log-uniform when 0 < LOW and "
+                                               "HIGH >= 100*LOW, else uniform)")],
+         dataclasses.field(default=())),
+        ("random", *arg(int | None, None, "draw this many configurations from --range/--grid "
+                                          "instead of the grid's product")),
         ("env", *arg(str, env_name, "environment name (see `rlx list`)")),
         ("seeds", *arg(int, 4, "seeds per configuration")),
-        ("seed", *arg(int, 0, "first seed")),
+        ("seed", *arg(int, 0, "first seed; also seeds the --random draws")),
         ("total_steps", *arg(int, algo.default_total_steps, "environment steps per run")),
         ("out", *arg(str | None, None, "sweep folder; None: runs/sweep-ALGO-ENV-TIME")),
         ("eval_episodes", *arg(int, 10, "evaluation episodes per run at the end")),
         ("progress", *arg(bool, True, "show the live progress bar")),
     ])
-    Sweep.__doc__ = ("Train every grid point × seed in one program per group of shape-changing "
-                     "values, then rank the configurations (mean final return, 95% bootstrap CI).")
+    Sweep.__doc__ = ("Train every grid point (or --random N configurations drawn from --range and "
+                     "--grid) × seed in one program per group of shape-changing values, then rank "
+                     "the configurations (mean final return, 95% bootstrap CI).")
 
     args = tyro.cli(Sweep, args=argv[1:], prog=f"rlx sweep {algo.name}")
     from rlx.run.records import default_run_dir
-    from rlx.run.sweep import sweep
+    from rlx.run.sweep import fmt, sweep
 
     out = Path(args.out) if args.out else default_run_dir("runs", f"sweep-{algo.name}", args.env)
     try:
-        grid = parse_grid(algo.default_config(args.env), list(args.grid))
-        result = sweep(algo.name, args.env, grid, seed=args.seed, num_seeds=args.seeds,
-                       total_steps=args.total_steps, out=out, eval_episodes=args.eval_episodes,
-                       show_progress=args.progress)
+        base = algo.default_config(args.env)
+        grid = parse_grid(base, list(args.grid))
+        ranges = parse_ranges(base, list(args.range))
+        result = sweep(algo.name, args.env, grid, ranges=ranges, random=args.random, seed=args.seed,
+                       num_seeds=args.seeds, total_steps=args.total_steps, out=out,
+                       eval_episodes=args.eval_episodes, show_progress=args.progress)
     except ConfigError as e:
         _fail(str(e))
     console = Console()
-    names = list(grid)
+    names = list(result.points[0])
     table = Table(title=f"{algo.name} on {args.env}: {len(result.configs)} configurations × "
                         f"{args.seeds} seeds")
     for c in ["rank", *names, "final return", "95% CI"]:
         table.add_column(c, justify="right")
     for r in result.ranking:
-        table.add_row(str(r["rank"]), *[str(r[n]) for n in names], f"{r['mean']:.2f}",
+        table.add_row(str(r["rank"]), *[fmt(r[n]) for n in names], f"{r['mean']:.2f}",
                       f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]")
     console.print(table)
     s = result.summary
@@ -246,6 +286,8 @@ commands:
   train ALGO [options]   train an agent (rlx train ppo --help for its flags)
   sweep ALGO --grid NAME=V1,V2 [...]
                          a hyperparameter grid × seeds in one program, ranked
+  sweep ALGO --random N --range NAME=LOW:HIGH [...]
+                         N random configurations × seeds, ranked
   list                   algorithms and environments"""
 
 
