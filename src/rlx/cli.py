@@ -4,6 +4,7 @@
     rlx sweep ALGO --grid NAME=V1,V2,... [--grid ...] [--seeds N] [...]
     rlx sweep ALGO --random N --range NAME=LOW:HIGH[:log|:lin] [--range ...] [--grid ...] [...]
     rlx list
+    rlx plot DIR [DIR ...] [--metric NAME] [--x steps|time] [--out PREFIX]
 
 Every hyperparameter is a typed flag (``rlx train ppo --help`` shows them with
 their defaults, tuned per environment where a preset exists). Invalid input is
@@ -76,7 +77,13 @@ def _train_args_class(algo, env: str):
         ("total_steps", *arg(int, algo.default_total_steps, "environment steps per seed")),
         ("out", *arg(str | None, None, "run folder; None: runs/ALGO-ENV-TIME")),
         ("eval_episodes", *arg(int, 10, "evaluation episodes per seed at the end (0: none)")),
+        ("chunks", *arg(int, 50, "compiled chunks per run (progress, logging and checkpoints between)")),
+        ("checkpoint_every", *arg(int, 10, "chunks between checkpoints (0: only the final one)")),
+        ("keep_checkpoints", *arg(int, 2, "checkpoints kept (the newest)")),
+        ("tensorboard", *arg(bool, False, "also log to TensorBoard event files in RUN_DIR/tensorboard")),
+        ("wandb", *arg(bool, False, "also log to Weights & Biases (needs the wandb package)")),
         ("progress", *arg(bool, True, "show the live progress bar")),
+        *DISTRIBUTED_FIELDS(),
         ("config", tyro.conf.OmitArgPrefixes[algo.config_cls],
          dataclasses.field(default=algo.default_config(env))),
     ]
@@ -84,6 +91,64 @@ def _train_args_class(algo, env: str):
     cls.__doc__ = (f"Train {algo.name}: {algo.description}. Seeds run vmapped in one program; "
                    "the run folder gets config.json, metrics.csv, summary.json and a plot.")
     return cls
+
+
+def DISTRIBUTED_FIELDS():
+    """Flags to join a multi-process run (rlx.run.distributed)."""
+    return [
+        ("coordinator", *arg(str | None, None, "multi-host: HOST:PORT of process 0")),
+        ("num_processes", *arg(int | None, None, "multi-host: number of processes")),
+        ("process_id", *arg(int | None, None, "multi-host: this process's index")),
+    ]
+
+
+def _join(args) -> None:
+    from rlx.run import distributed
+
+    distributed.initialize(args.coordinator, args.num_processes, args.process_id)
+
+
+def resume_command(argv: list[str]) -> int:
+    """``rlx train [ALGO] --resume RUN_DIR``: continue a run from its latest checkpoint."""
+    import json
+
+    import tyro
+
+    from rlx.algos.base import ConfigError
+
+    Resume = dataclasses.make_dataclass("Resume", [
+        ("resume", Annotated[str, tyro.conf.arg(help="run folder to continue")]),
+        ("progress", *arg(bool, True, "show the live progress bar")),
+        *DISTRIBUTED_FIELDS(),
+    ])
+    Resume.__doc__ = "Continue a run from its latest checkpoint, exactly as configured in RUN_DIR/config.json."
+    algo = argv[0] if argv and not argv[0].startswith("-") else None
+    rest = argv[1:] if algo else argv
+    allowed = {"--resume", "--progress", "--no-progress", "--coordinator", "--num-processes",
+               "--process-id", "-h", "--help"}
+    for a in rest:
+        if a.startswith("--") and a.split("=", 1)[0] not in allowed:
+            _fail(f"{a.split('=', 1)[0]} cannot be combined with --resume: the run continues as "
+                  "recorded in RUN_DIR/config.json")
+    args = tyro.cli(Resume, args=rest, prog="rlx train --resume")
+    from rlx.run.runner import NonFiniteError, resume
+
+    try:
+        if algo is not None:
+            cfg = Path(args.resume) / "config.json"
+            recorded = json.loads(cfg.read_text()).get("algo") if cfg.is_file() else None
+            if recorded is not None and recorded != algo:
+                raise ConfigError(f"{args.resume} holds a {recorded} run, not {algo}: "
+                                  f"rlx train {recorded} --resume {args.resume}")
+        _join(args)
+        result = resume(args.resume, show_progress=args.progress)
+    except ConfigError as e:
+        _fail(str(e))
+    except NonFiniteError as e:
+        print(f"rlx: stopped: {e} (results so far are in {args.resume})", file=sys.stderr)
+        return 1
+    print_summary(result)
+    return 0
 
 
 def train_command(argv: list[str]) -> int:
@@ -94,6 +159,8 @@ def train_command(argv: list[str]) -> int:
     if argv and argv[0] in ("-h", "--help"):
         print(f"usage: rlx train ALGO [--help] [options]\n\nALGO: one of {_algo_names()}")
         return 0
+    if any(a == "--resume" or a.startswith("--resume=") for a in argv):
+        return resume_command(argv)
     algo, env = _algo_and_env(argv, "train")
     args = tyro.cli(_train_args_class(algo, env), args=argv[1:], prog=f"rlx train {algo.name}")
 
@@ -102,9 +169,12 @@ def train_command(argv: list[str]) -> int:
 
     out = Path(args.out) if args.out else default_run_dir("runs", algo.name, args.env)
     try:
+        _join(args)
         result = train(algo.name, args.env, args.config, seed=args.seed, num_seeds=args.seeds,
                        total_steps=args.total_steps, out=out, eval_episodes=args.eval_episodes,
-                       show_progress=args.progress)
+                       chunks=args.chunks, checkpoint_every=args.checkpoint_every,
+                       keep_checkpoints=args.keep_checkpoints, tensorboard=args.tensorboard,
+                       wandb=args.wandb, show_progress=args.progress)
     except ConfigError as e:
         _fail(str(e))
     except NonFiniteError as e:
@@ -240,6 +310,52 @@ def sweep_command(argv: list[str]) -> int:
     return 0
 
 
+def eval_command(argv: list[str]) -> int:
+    """``rlx eval RUN_DIR --episodes 100``: mean ± std return of a run's checkpointed policies."""
+    import json
+
+    import numpy as np
+    import tyro
+
+    from rlx.algos.base import ConfigError
+
+    Eval = dataclasses.make_dataclass("Eval", [
+        ("run_dir", Annotated[tyro.conf.Positional[str], tyro.conf.arg(help="run folder")]),
+        ("episodes", *arg(int, 100, "episodes per seed")),
+        ("stochastic", *arg(bool, False, "sample actions instead of the deterministic (mode) action")),
+        ("step", *arg(int | None, None, "checkpoint step (updates) to load; None: the latest")),
+        ("json", *arg(str | None, None, "also write the results to this JSON file")),
+    ])
+    Eval.__doc__ = "Evaluate every seed's policy from a run folder's checkpoint."
+    args = tyro.cli(Eval, args=argv, prog="rlx eval")
+    from rlx.run.runner import evaluate_run
+
+    try:
+        returns, step = evaluate_run(args.run_dir, args.episodes, not args.stochastic, args.step)
+    except ConfigError as e:
+        _fail(str(e))
+    run = json.loads((Path(args.run_dir) / "config.json").read_text())
+    mode = "stochastic" if args.stochastic else "deterministic"
+    table = Table(title=f"{run['algo']} on {run['env']} · checkpoint at update {step} · "
+                        f"{args.episodes} episodes per seed, {mode} policy")
+    for c in ("seed", "mean return", "std"):
+        table.add_column(c, justify="right")
+    for i, r in enumerate(returns):
+        table.add_row(str(run["seed"] + i), f"{r.mean():.2f}", f"{r.std():.2f}")
+    table.add_section()
+    table.add_row("all", f"{returns.mean():.2f}", f"{returns.std():.2f}")
+    Console().print(table)
+    if args.json:
+        from rlx.run.records import write_json
+
+        write_json(Path(args.json), dict(run_dir=str(args.run_dir), step=step, episodes=args.episodes,
+                                         policy=mode, mean=float(returns.mean()),
+                                         std=float(returns.std()),
+                                         per_seed_mean=[float(x) for x in returns.mean(axis=1)],
+                                         returns=np.asarray(returns).tolist()))
+    return 0
+
+
 def print_summary(result) -> None:
     s = result.summary
     console = Console()
@@ -280,6 +396,34 @@ def list_command() -> int:
     return 0
 
 
+def plot_command(argv: list[str]) -> int:
+    import argparse
+
+    from rlx.run.plots import PlotInputError, plot_folders
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message):  # one line, exit status 2
+            _fail(f"{message} (rlx plot --help)")
+
+    p = Parser(prog="rlx plot", description=(
+        "Learning curves of run and sweep folders, overlaid: the mean over seeds and its 95% "
+        "Student-t interval; one line per run folder and one per sweep configuration."))
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="run or sweep folders")
+    p.add_argument("--metric", default="episode_return", help="a metrics.csv column")
+    p.add_argument("--x", default="steps", choices=["steps", "time"],
+                   help="environment steps per seed, or wall time (needs a time column)")
+    p.add_argument("--out", default=None, metavar="PREFIX",
+                   help="writes PREFIX.png and PREFIX.svg (default: first DIR/curves)")
+    args = p.parse_args(argv)
+    try:
+        paths = plot_folders(args.dirs, args.metric, args.x, args.out)
+    except PlotInputError as e:
+        _fail(str(e))
+    for path in paths:
+        print(path)
+    return 0
+
+
 USAGE = """usage: rlx COMMAND ...
 
 commands:
@@ -288,7 +432,11 @@ commands:
                          a hyperparameter grid × seeds in one program, ranked
   sweep ALGO --random N --range NAME=LOW:HIGH [...]
                          N random configurations × seeds, ranked
-  list                   algorithms and environments"""
+  train --resume RUN_DIR continue an interrupted run from its latest checkpoint
+  eval RUN_DIR [--episodes N]
+                         evaluate a run's checkpointed policies
+  list                   algorithms and environments
+  plot DIR [DIR ...]     learning curves of run/sweep folders (mean, 95% CI over seeds)"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -303,6 +451,10 @@ def main(argv: list[str] | None = None) -> int:
         return sweep_command(rest)
     if cmd == "list":
         return list_command()
+    if cmd == "plot":
+        return plot_command(rest)
+    if cmd == "eval":
+        return eval_command(rest)
     _fail(f"unknown command {cmd!r}: use train, sweep or list (rlx --help)")
 
 

@@ -72,3 +72,15 @@ class Algorithm(NamedTuple):
     def default_config(self, env: str | None = None):
         overrides = self.presets.get(env or self.default_env, {})
         return dataclasses.replace(self.config_cls(), **overrides)
+
+    def config_from_dict(self, d: dict):
+        """The config recorded in a run folder (``dataclasses.asdict`` read back from JSON);
+        lists become tuples where the field's default is a tuple."""
+        fields = {f.name: f for f in dataclasses.fields(self.config_cls)}
+        unknown = sorted(set(d) - set(fields))
+        if unknown:
+            raise ConfigError(f"unknown hyperparameter {unknown[0]!r} for {self.name}: the run was "
+                              "recorded by another version of rlx")
+        base = self.config_cls()
+        return dataclasses.replace(base, **{
+            k: tuple(v) if isinstance(getattr(base, k), tuple) else v for k, v in d.items()})

@@ -37,21 +37,25 @@ def write_json(path: Path, obj) -> None:
 
 
 class MetricsWriter:
-    """Appends ``<labels...>,step,<metrics...>`` rows, one per (update, batch member);
-    ``labels`` maps column names to one value per batch member (e.g. ``{"seed": [0, 1]}``)."""
+    """Appends ``<labels...>,step,time,<metrics...>`` rows, one per (update, batch member).
+
+    ``labels`` maps column names to one value per batch member (e.g. ``{"seed": [0, 1]}``);
+    ``time`` is training seconds since the run started. ``path=None`` writes nothing.
+    """
 
     def __init__(self, path: Path | None, labels: dict[str, list], append: bool = False):
         self.path, self.labels, self.file, self.names = path, labels, None, None
         self.mode = "a" if append else "w"
 
-    def append(self, steps: np.ndarray, metrics: dict) -> None:
+    def append(self, steps: np.ndarray, metrics: dict, times: np.ndarray) -> None:
+        """``steps``, ``times``: [n]; ``metrics``: name -> [n, batch]."""
         if self.path is None:
             return
         if self.names is None:
             self.names = sorted(metrics)
             self.file = open(self.path, self.mode)
             if self.mode == "w":
-                self.file.write(",".join([*self.labels, "step", *self.names]) + "\n")
+                self.file.write(",".join([*self.labels, "step", "time", *self.names]) + "\n")
         if len(steps) == 0:
             return
         cols = [metrics[k] for k in self.names]  # each [n, batch]
@@ -60,7 +64,7 @@ class MetricsWriter:
         for i in range(len(steps)):
             for j, p in enumerate(prefix):
                 vals = ",".join(f"{c[i, j]:.6g}" for c in cols)
-                lines.append(f"{p},{steps[i]},{vals}")
+                lines.append(f"{p},{steps[i]},{times[i]:.3f},{vals}")
         self.file.write("\n".join(lines) + "\n")
         self.file.flush()
 
