@@ -36,7 +36,7 @@ def csv_without_time(path):
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     out = tmp_path_factory.mktemp("ckpt") / "uninterrupted"
-    return rlx.train("ppo", "CartPole-v1", out=out, show_progress=False, **RUN)
+    return rlx.train("ppo", "CartPole-v1", out=out, show_progress=False, tensorboard=True, **RUN)
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +147,24 @@ def test_bad_resume_is_one_line_exit_2(reference, tmp_path, damage, message):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("rlx: error: ") and message in lines[0], r.stderr
     assert sorted(str(p) for p in d.rglob("*")) == before  # nothing written or deleted
+
+
+def test_render_an_episode_of_the_trained_policy(reference, tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "ep.gif"
+    r = rlx_cli("render", str(reference.run_dir), "--seed-index", "1", "--max-steps", "6", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    with Image.open(out) as im:
+        assert im.size == (600, 400) and 2 <= im.n_frames <= 7  # reset + up to 6 steps
+    bad = rlx_cli("render", str(reference.run_dir), "--seed-index", "2")
+    assert bad.returncode == 2 and "--seed-index=2 is invalid" in bad.stderr
+
+
+def test_tensorboard_logs_every_update(reference):
+    from test_loggers import read_scalars
+
+    scalars = read_scalars(reference.run_dir / "tensorboard")
+    ret = scalars["episode_return/mean"]
+    assert [s for s, _ in ret] == [2048 * (i + 1) for i in range(48)]
+    np.testing.assert_allclose([v for _, v in ret], reference.metrics["episode_return"].mean(axis=1), rtol=1e-6)

@@ -274,6 +274,7 @@ def sweep_command(argv: list[str]) -> int:
         ("out", *arg(str | None, None, "sweep folder; None: runs/sweep-ALGO-ENV-TIME")),
         ("eval_episodes", *arg(int, 10, "evaluation episodes per run at the end")),
         ("progress", *arg(bool, True, "show the live progress bar")),
+        *DISTRIBUTED_FIELDS(),
     ])
     Sweep.__doc__ = ("Train every grid point (or --random N configurations drawn from --range and "
                      "--grid) × seed in one program per group of shape-changing values, then rank "
@@ -288,6 +289,7 @@ def sweep_command(argv: list[str]) -> int:
         base = algo.default_config(args.env)
         grid = parse_grid(base, list(args.grid))
         ranges = parse_ranges(base, list(args.range))
+        _join(args)
         result = sweep(algo.name, args.env, grid, ranges=ranges, random=args.random, seed=args.seed,
                        num_seeds=args.seeds, total_steps=args.total_steps, out=out,
                        eval_episodes=args.eval_episodes, show_progress=args.progress)
@@ -353,6 +355,54 @@ def eval_command(argv: list[str]) -> int:
                                          std=float(returns.std()),
                                          per_seed_mean=[float(x) for x in returns.mean(axis=1)],
                                          returns=np.asarray(returns).tolist()))
+    return 0
+
+
+def render_command(argv: list[str]) -> int:
+    """``rlx render RUN_DIR``: one episode of a trained policy as a GIF/MP4."""
+    import jax
+    import tyro
+
+    from rlx.algos.base import ConfigError, check
+
+    Render = dataclasses.make_dataclass("Render", [
+        ("run_dir", Annotated[tyro.conf.Positional[str], tyro.conf.arg(help="run folder")]),
+        ("out", *arg(str | None, None, "output .gif or .mp4; None: RUN_DIR/episode-seedS.gif")),
+        ("seed_index", *arg(int, 0, "which of the run's seeds (0-based) to render")),
+        ("episode_seed", *arg(int, 0, "key of the rendered episode (reset and sampling)")),
+        ("max_steps", *arg(int, 500, "longest episode to render")),
+        ("fps", *arg(float, 30.0, "frames per second")),
+        ("stochastic", *arg(bool, False, "sample actions instead of the deterministic (mode) action")),
+        ("step", *arg(int | None, None, "checkpoint step (updates) to load; None: the latest")),
+    ])
+    Render.__doc__ = "Render one episode of a run's checkpointed policy (gymnasium-style drawing)."
+    args = tyro.cli(Render, args=argv, prog="rlx render")
+    from rlx.envs.render import rollout_frames, save_animation
+    from rlx.run import distributed
+    from rlx.run.runner import load_run
+
+    try:
+        check(args.max_steps > 0, "max_steps", args.max_steps, "it must be positive")
+        check(args.fps > 0, "fps", args.fps, "it must be positive")
+        out = Path(args.out) if args.out else None
+        if out is not None and out.suffix.lower() not in (".gif", ".mp4"):
+            raise ConfigError(f"--out={out} is invalid: use a .gif or .mp4 file name")
+        r = load_run(args.run_dir, args.step)
+        n = r.run["num_seeds"]
+        check(0 <= args.seed_index < n, "seed_index", args.seed_index, f"the run has seeds 0..{n - 1}")
+        pp = distributed.fetch(jax.vmap(r.agent.policy_params)(r.states))
+        pp = jax.tree_util.tree_map(lambda x: x[args.seed_index], pp)
+        deterministic = not args.stochastic
+        frames = rollout_frames(r.env, r.env_params, r.env_name,
+                                lambda obs, key: r.agent.act(pp, obs, key, deterministic),
+                                jax.random.key(args.episode_seed), args.max_steps)
+        seed = r.run["seed"] + args.seed_index
+        out = out or Path(args.run_dir) / f"episode-seed{seed}.gif"
+        save_animation(frames, out, args.fps)
+    except (ConfigError, RuntimeError) as e:
+        _fail(str(e))
+    Console().print(f"{len(frames)} frames of {r.algo.name} on {r.env_name} (seed {seed}, update "
+                    f"{r.step}) -> {out}")
     return 0
 
 
@@ -435,6 +485,8 @@ commands:
   train --resume RUN_DIR continue an interrupted run from its latest checkpoint
   eval RUN_DIR [--episodes N]
                          evaluate a run's checkpointed policies
+  render RUN_DIR [--out episode.gif]
+                         draw one episode of a run's policy as a GIF or MP4
   list                   algorithms and environments
   plot DIR [DIR ...]     learning curves of run/sweep folders (mean, 95% CI over seeds)"""
 
@@ -455,7 +507,9 @@ def main(argv: list[str] | None = None) -> int:
         return plot_command(rest)
     if cmd == "eval":
         return eval_command(rest)
-    _fail(f"unknown command {cmd!r}: use train, sweep or list (rlx --help)")
+    if cmd == "render":
+        return render_command(rest)
+    _fail(f"unknown command {cmd!r}: use train, sweep, eval, render, plot or list (rlx --help)")
 
 
 if __name__ == "__main__":

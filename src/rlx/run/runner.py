@@ -11,13 +11,15 @@ batch (its numbers then agree up to floating-point rounding).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import importlib.util
 import json
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -70,12 +72,14 @@ class Checkpointing(NamedTuple):
 def execute(agent, env, env_params, seeds, config, config_axis, n_updates: int, chunks: int,
             writer: MetricsWriter, title: str, show_progress: bool, eval_episodes: int,
             deterministic: bool, checkpointing: Checkpointing | None = None,
-            loggers: Sequence = ()) -> Execution:
+            open_loggers: Callable[[], list] = list) -> Execution:
     """Run ``agent`` for every batch member (seed ``seeds[i]``, config leaves batched
     along ``config_axis`` or shared when it is ``None``) in one program per chunk.
 
     The batch is one global array sharded over every device of every process;
     every process gets the full metrics, only the writers of process 0 write.
+    ``open_loggers()`` gives extra metric sinks (TensorBoard, W&B), opened once a
+    resumed checkpoint has been read; ``execute`` closes them.
     """
     batch = len(seeds)
     mesh = seed_mesh(batch)
@@ -100,8 +104,10 @@ def execute(agent, env, env_params, seeds, config, config_axis, n_updates: int, 
     else:
         states = programs.init(seeds, config)
     bar = progress_lib.TrainProgress(title, n_updates * spu, batch, enabled=show_progress)
-    n_chunk = 0
-    with bar:
+    n_chunk, loggers = 0, open_loggers()
+    with bar, contextlib.ExitStack() as closing:
+        for lg in loggers:
+            closing.callback(lg.close)
         bar.update(done * spu, 0.0, float("nan"))
         while done < n_updates:
             n = min(chunk_len, n_updates - done)
@@ -315,6 +321,10 @@ def train(
     check_run(num_seeds, total_steps, eval_episodes, chunks)
     check(checkpoint_every >= 0, "checkpoint_every", checkpoint_every, "it must be >= 0")
     check(keep_checkpoints > 0, "keep_checkpoints", keep_checkpoints, "it must be positive")
+    if (tensorboard or wandb) and out is None:
+        raise ConfigError("--tensorboard/--wandb log into the run folder: give out=RUN_DIR")
+    if wandb and importlib.util.find_spec("wandb") is None:
+        raise ConfigError("--wandb needs the wandb package: pip install wandb")
     run = dict(algo=a.name, env=env_name, seed=seed, num_seeds=num_seeds, total_steps=total_steps,
                eval_episodes=eval_episodes, eval_deterministic=eval_deterministic, chunks=chunks,
                checkpoint_every=checkpoint_every, keep_checkpoints=keep_checkpoints,
@@ -447,27 +457,29 @@ def _run(a, config, run: dict, agent, env_obj, env_params, n_updates: int, run_d
 
     num_seeds, seed, env_name = run["num_seeds"], run["seed"], run["env"]
     main = dist.is_main() and run_dir is not None
-    checkpointing, loggers = None, []
+    checkpointing = None
     if run_dir is not None:
         checkpointing = Checkpointing(Checkpointer(run_dir, run["keep_checkpoints"]),
                                       run["checkpoint_every"], run_identity(a.name, env_name, run),
                                       resume=resume)
-    if main and (run.get("tensorboard") or run.get("wandb")):
+
+    def open_loggers():
+        if not (main and (run.get("tensorboard") or run.get("wandb"))):
+            return []
         from rlx.run.loggers import make_loggers
 
-        loggers = make_loggers(run_dir, tensorboard=run.get("tensorboard", False),
-                               wandb=run.get("wandb", False), config=run)
+        return make_loggers(run_dir, tensorboard=run.get("tensorboard", False),
+                            wandb=run.get("wandb", False), config=run)
+
     t_start = time.perf_counter()
     writer = MetricsWriter(run_dir / "metrics.csv" if main else None,
                            {"seed": [seed + i for i in range(num_seeds)]})
     try:
         ex = execute(agent, env_obj, env_params, seed + np.arange(num_seeds), config, None, n_updates,
                      run["chunks"], writer, f"{a.name} {env_name}", show_progress,
-                     run["eval_episodes"], run["eval_deterministic"], checkpointing, loggers)
+                     run["eval_episodes"], run["eval_deterministic"], checkpointing, open_loggers)
     finally:
         writer.close()
-        for lg in loggers:
-            lg.close()
         if checkpointing is not None:
             checkpointing.checkpointer.close()
     env_steps = n_updates * agent.steps_per_update

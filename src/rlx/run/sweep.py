@@ -31,6 +31,7 @@ import numpy as np
 from rlx.algos.base import ConfigError, check
 from rlx.core.pytree import is_static
 from rlx.envs import registry
+from rlx.run import distributed as dist
 from rlx.run.records import MetricsWriter, new_run_dir, write_json
 from rlx.run.runner import check_run, execute, resolve
 
@@ -245,8 +246,10 @@ def sweep(
               f"it must be at least one update's worth of steps ({agent.steps_per_update})")
     updates = {k: total_steps // ag.steps_per_update for k, ag in agents.items()}
 
-    sweep_dir = new_run_dir(out) if out is not None else None
-    if sweep_dir is not None:
+    sweep_dir = Path(out) if out is not None else None
+    main = sweep_dir is not None and dist.is_main()  # process 0 writes; every process computes
+    if main:
+        new_run_dir(sweep_dir)
         write_json(sweep_dir / "sweep.json", dict(
             algo=a.name, env=env_name, seed=seed, num_seeds=num_seeds, total_steps=total_steps,
             mode="grid" if random is None else "random", random=random,
@@ -260,7 +263,7 @@ def sweep(
     for g, (key, idx) in enumerate(groups.items()):
         members = [(i, seed + s) for i in idx for s in range(num_seeds)]
         stacked = jax.tree_util.tree_map(lambda *xs: jnp.asarray(xs), *[configs[i] for i, _ in members])
-        writer = MetricsWriter(sweep_dir / "metrics.csv" if sweep_dir else None,
+        writer = MetricsWriter(sweep_dir / "metrics.csv" if main else None,
                                {"config": [i for i, _ in members], "seed": [s for _, s in members]},
                                append=g > 0)
         ex = execute(agents[key], env_obj, env_params, np.array([s for _, s in members]), stacked, 0,
@@ -283,7 +286,7 @@ def sweep(
     same_length = len({len(c[0]) for c in curves.values()}) == 1
     steps = curves[0][0] if same_length else None
     stacked_curves = np.stack([curves[i][1] for i in range(len(configs))], 1) if same_length else None
-    if sweep_dir is not None:
+    if main:
         write_outputs(sweep_dir, a.name, env_name, ranking, configs, curves, summary, names)
     return SweepResult(sweep_dir, configs, points, final, ranking, steps, stacked_curves, summary)
 
