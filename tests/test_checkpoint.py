@@ -168,3 +168,31 @@ def test_tensorboard_logs_every_update(reference):
     ret = scalars["episode_return/mean"]
     assert [s for s, _ in ret] == [2048 * (i + 1) for i in range(48)]
     np.testing.assert_allclose([v for _, v in ret], reference.metrics["episode_return"].mean(axis=1), rtol=1e-6)
+
+
+def test_non_finite_stop_keeps_the_last_good_checkpoint(tmp_path):
+    """A toy agent whose metric turns NaN at update 7: chunks of 2 updates, a checkpoint
+    after each good chunk; the run stops at update 7 with checkpoints 2, 4, 6 and six rows."""
+    import jax.numpy as jnp
+
+    from rlx.algos.base import Agent
+    from rlx.run.checkpoint import Checkpointer
+    from rlx.run.records import MetricsWriter
+    from rlx.run.runner import Checkpointing, NonFiniteError, execute
+
+    def update(s):
+        t = s["t"] + 1
+        return dict(s, t=t), {"episode_return": jnp.where(t >= 7, jnp.nan, t.astype(jnp.float32))}
+
+    agent = Agent(init=lambda key, c: {"t": jnp.zeros((), jnp.int32), "key": key}, update=update,
+                  act=None, policy_params=lambda s: None, steps_per_update=10)
+    env, params = rlx.make("CartPole-v1")
+    ckpt = Checkpointer(tmp_path, keep=10)
+    writer = MetricsWriter(tmp_path / "metrics.csv", {"seed": [0, 1]})
+    with pytest.raises(NonFiniteError, match="non-finite episode_return at update 7"):
+        execute(agent, env, params, np.arange(2), None, None, 10, 5, writer, "toy", False, 0, True,
+                Checkpointing(ckpt, 1, {}))
+    ckpt.close()
+    assert sorted(int(d) for d in os.listdir(tmp_path / "checkpoints") if d.isdigit()) == [2, 4, 6]
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 1 + 6 * 2 and rows[-1].split(",")[:2] == ["1", "60"]
