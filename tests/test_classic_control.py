@@ -483,3 +483,24 @@ def test_unwrapped_step_types(name):
     assert ts.terminated.shape == () and ts.terminated.dtype == jnp.bool_
     assert ts.truncated.shape == () and not bool(ts.truncated)
     assert ts.info == {}
+
+
+def test_cartpole_swing_up_shares_cartpole_physics():
+    """a = ±1 is CartPole-v1's ±10 N push; the pole starts hanging; reward ½(1 + cos θ);
+    only leaving the track terminates; 500 steps."""
+    from rlx.envs import registry
+    from rlx.envs.classic_control import CartPole, CartPoleParams, CartPoleSwingUp
+
+    swing, balance, p = CartPoleSwingUp(), CartPole(), CartPoleParams()
+    key = jax.random.key(0)
+    s, ts = swing.reset(key, p)
+    assert abs(float(s[2]) - np.pi) <= 0.05 + 1e-6 and float(jnp.abs(s.at[2].set(0)).max()) <= 0.05
+    np.testing.assert_allclose(ts.obs, [s[0], s[1], np.cos(s[2]), np.sin(s[2]), s[3]], rtol=1e-6)
+    for a, push in ((1.0, 1), (-1.0, 0)):
+        s2, ts = swing.step(key, s, jnp.array([a]), p)
+        np.testing.assert_array_equal(s2, balance.step(key, s, push, p)[0])
+        np.testing.assert_allclose(float(ts.reward), 0.5 * (1 + np.cos(float(s2[2]))), atol=1e-7)
+        assert not bool(ts.terminated)  # the hanging pole is far past CartPole-v1's 12°
+    _, ts = swing.step(key, jnp.array([2.39, 1.0, np.pi, 0.0]), jnp.array([1.0]), p)
+    assert bool(ts.terminated)
+    assert registry.spec("CartPoleSwingUp-v0").max_steps == 500

@@ -1,5 +1,16 @@
-"""Optimal control and planning: LQR, iLQR/DDP, MPC, sampling planners (pure JAX)."""
+"""Optimal control and planning in pure JAX: LQR, iLQR/DDP, MPC, sampling planners.
 
+Shared conventions (``rlx.control.trajectory``): ``dynamics(x, u, t) -> x'`` and
+``cost(x, u, t) -> scalar`` on one state and control; plans are ``U [T, m]``;
+the terminal cost is ``cost(x_T, 0, T)``.
+"""
+
+from rlx.control.ilqr import ILQRResult, ilqr, optimal_controls
+from rlx.control.integrators import euler, rk4
+from rlx.control.lqr import DAREResult, LQRSolution, dare, lq_cost, lqr, lqr_rollout
+from rlx.control.mpc import MPCResult, ilqr_planner, model_plant, mpc, shift
 from rlx.control.trajectory import rollout, trajectory_cost
 
-__all__ = ["rollout", "trajectory_cost"]
+__all__ = ["DAREResult", "ILQRResult", "LQRSolution", "MPCResult", "dare", "euler", "ilqr",
+           "ilqr_planner", "lq_cost", "lqr", "lqr_rollout", "model_plant", "mpc", "optimal_controls",
+           "rk4", "rollout", "shift", "trajectory_cost"]

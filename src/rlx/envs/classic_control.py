@@ -38,6 +38,21 @@ class CartPoleParams:
     x_threshold: float = 2.4
 
 
+def cartpole_euler(state, force, p: CartPoleParams):
+    """One explicit Euler step (``tau``) of the cart-pole ODE (Barto et al. 1983, with
+    gymnasium's constants) under a horizontal ``force`` on the cart; ``state`` is
+    ``[x, ẋ, θ, θ̇]`` with θ = 0 upright."""
+    x, x_dot, theta, theta_dot = state[0], state[1], state[2], state[3]
+    cos, sin = jnp.cos(theta), jnp.sin(theta)
+    total_mass = p.masspole + p.masscart
+    polemass_length = p.masspole * p.length
+    temp = (force + polemass_length * theta_dot**2 * sin) / total_mass
+    thetaacc = (p.gravity * sin - cos * temp) / (p.length * (4.0 / 3.0 - p.masspole * cos**2 / total_mass))
+    xacc = temp - polemass_length * thetaacc * cos / total_mass
+    return jnp.stack([x + p.tau * x_dot, x_dot + p.tau * xacc,
+                      theta + p.tau * theta_dot, theta_dot + p.tau * thetaacc])
+
+
 class CartPole(Environment):
     """Cart-pole balancing (Barto, Sutton & Anderson 1983), gymnasium's CartPole-v1.
 
@@ -56,24 +71,7 @@ class CartPole(Environment):
 
     def step(self, key, state, action, params: CartPoleParams):
         p = params
-        x, x_dot, theta, theta_dot = state
-        force = jnp.where(action == 1, p.force_mag, -p.force_mag)
-        cos, sin = jnp.cos(theta), jnp.sin(theta)
-        total_mass = p.masspole + p.masscart
-        polemass_length = p.masspole * p.length
-        temp = (force + polemass_length * theta_dot**2 * sin) / total_mass
-        thetaacc = (p.gravity * sin - cos * temp) / (
-            p.length * (4.0 / 3.0 - p.masspole * cos**2 / total_mass)
-        )
-        xacc = temp - polemass_length * thetaacc * cos / total_mass
-        state = jnp.stack(
-            [
-                x + p.tau * x_dot,
-                x_dot + p.tau * xacc,
-                theta + p.tau * theta_dot,
-                theta_dot + p.tau * thetaacc,
-            ]
-        )
+        state = cartpole_euler(state, jnp.where(action == 1, p.force_mag, -p.force_mag), p)
         terminated = (jnp.abs(state[0]) > p.x_threshold) | (jnp.abs(state[2]) > p.theta_threshold)
         return state, _ts(state, 1.0, terminated)
 
@@ -88,6 +86,46 @@ class CartPole(Environment):
 
 
 register("CartPole-v1", CartPole, max_steps=500)
+
+
+class CartPoleSwingUp(Environment):
+    """Cart-pole swing-up with a continuous force (rlx's own task; gymnasium has none).
+
+    The CartPole-v1 physics (``cartpole_euler``) with force ``force_mag · clip(a, -1, 1)``,
+    ``a ∈ [-1, 1]``; the pole starts hanging (θ = π, every state component
+    perturbed by U(-0.05, 0.05)); reward ``½(1 + cos θ)`` per step (1 upright, 0
+    hanging); terminates only when the cart leaves the track (|x| > 2.4); 500 steps.
+    Observation ``[x, ẋ, cos θ, sin θ, θ̇]``.
+    """
+
+    name = "CartPoleSwingUp-v0"
+
+    def default_params(self) -> CartPoleParams:
+        return CartPoleParams()
+
+    def reset(self, key, params):
+        state = jax.random.uniform(key, (4,), jnp.float32, -0.05, 0.05).at[2].add(jnp.pi)
+        return state, _ts(self.observe(state), 0.0, False)
+
+    @staticmethod
+    def observe(state):
+        return jnp.stack([state[0], state[1], jnp.cos(state[2]), jnp.sin(state[2]), state[3]])
+
+    def step(self, key, state, action, params: CartPoleParams):
+        force = params.force_mag * jnp.clip(jnp.reshape(action, ()), -1.0, 1.0)
+        state = cartpole_euler(state, force, params)
+        reward = 0.5 * (1.0 + jnp.cos(state[2]))
+        return state, _ts(self.observe(state), reward, jnp.abs(state[0]) > params.x_threshold)
+
+    def observation_space(self, params: CartPoleParams):
+        high = np.array([params.x_threshold * 2, np.inf, 1.0, 1.0, np.inf], np.float32)
+        return spaces.box(-high, high)
+
+    def action_space(self, params):
+        return spaces.box(-np.ones(1, np.float32), np.ones(1, np.float32))
+
+
+register("CartPoleSwingUp-v0", CartPoleSwingUp, max_steps=500)
 
 
 # --------------------------------------------------------------------------- Acrobot

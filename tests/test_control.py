@@ -1,0 +1,289 @@
+"""LQR against scipy and closed forms; iLQR/DDP, MPC and implicit gradients."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg
+
+from rlx.control import rollout, trajectory_cost
+from rlx.control.ilqr import ilqr, linearize, optimal_controls
+from rlx.control.integrators import euler, rk4
+from rlx.control.lqr import dare, lq_cost, lqr, lqr_rollout
+from rlx.control.mpc import ilqr_planner, mpc
+from rlx.envs.classic_control import (
+    CartPoleParams,
+    CartPoleSwingUp,
+    Pendulum,
+    PendulumParams,
+    _angle_normalize,
+    cartpole_euler,
+)
+
+
+def random_system(rng, n, m):
+    A = rng.normal(size=(n, n))
+    B = rng.normal(size=(n, m))
+    L = rng.normal(size=(n, n))
+    M = rng.normal(size=(m, m))
+    return A, B, L @ L.T + 0.1 * np.eye(n), M @ M.T + 0.1 * np.eye(m), 0.1 * rng.normal(size=(m, n))
+
+
+def test_dare_matches_scipy_and_the_rollout_cost():
+    rng = np.random.default_rng(0)
+    with jax.enable_x64(True):
+        solve = jax.jit(dare)
+        for _ in range(10):
+            n, m = rng.integers(2, 7), rng.integers(1, 4)
+            A, B, Q, R, S = random_system(rng, n, m)
+            expected = scipy.linalg.solve_discrete_are(A, B, Q, R, s=S.T)
+            r = solve(*map(jnp.asarray, (A, B, Q, R, S)))
+            assert bool(r.converged)
+            np.testing.assert_allclose(r.P, expected, rtol=1e-6, atol=1e-6 * np.abs(expected).max())
+            # noiseless closed loop u = Kx: Σ xᵀQx + uᵀRu + 2uᵀSx = x0ᵀ P x0
+            x0 = rng.normal(size=n)
+            x, total = x0, 0.0
+            K = np.asarray(r.K)
+            for _ in range(2000):
+                u = K @ x
+                total += x @ Q @ x + u @ R @ u + 2 * u @ S @ x
+                x = A @ x + B @ u
+            np.testing.assert_allclose(total, x0 @ expected @ x0, rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def tv_problem():
+    """A random time-varying LQ problem with every term (float64)."""
+    rng = np.random.default_rng(1)
+    T, n, m = 12, 3, 2
+    arrays = dict(A=rng.normal(size=(T, n, n)) * 0.5, B=rng.normal(size=(T, n, m)),
+                  Q=np.stack([np.eye(n) + 0.1 * np.diag(rng.random(n)) for _ in range(T + 1)]),
+                  R=np.stack([np.eye(m) * (0.5 + rng.random()) for _ in range(T)]),
+                  S=0.1 * rng.normal(size=(T, m, n)), q=rng.normal(size=(T + 1, n)),
+                  r=rng.normal(size=(T, m)), c=0.1 * rng.normal(size=(T, n)))
+    return arrays, rng.normal(size=n)
+
+
+def test_finite_horizon_lqr_value_is_the_rollout_cost_and_optimal(tv_problem):
+    a, x0 = tv_problem
+    with jax.enable_x64(True):
+        a = {k: jnp.asarray(v) for k, v in a.items()}
+        x0 = jnp.asarray(x0)
+        sol = lqr(**a)
+        X, U = lqr_rollout(sol, a["A"], a["B"], x0, a["c"])
+        J = lq_cost(X, U, a["Q"], a["R"], a["S"], a["q"], a["r"])
+        V0 = 0.5 * x0 @ sol.P[0] @ x0 + sol.p[0] @ x0 + sol.v[0]
+        np.testing.assert_allclose(J, V0, rtol=1e-10)
+
+        # J(U) is quadratic in U: one Newton step from zero is the exact minimiser
+        def objective(U):
+            def step(x, inputs):
+                A, B, c, u = inputs
+                x_next = A @ x + B @ u + c
+                return x_next, x_next
+            _, xs = jax.lax.scan(step, x0, (a["A"], a["B"], a["c"], U))
+            return lq_cost(jnp.concatenate([x0[None], xs]), U, a["Q"], a["R"], a["S"], a["q"], a["r"])
+
+        U0 = jnp.zeros_like(U)
+        H = jax.jit(jax.hessian(objective))(U0).reshape(U.size, U.size)
+        g = jax.jit(jax.grad(objective))(U0).reshape(-1)
+        np.testing.assert_allclose(U.reshape(-1), -np.linalg.solve(H, g), rtol=1e-8, atol=1e-10)
+
+
+def test_ilqr_solves_a_linear_quadratic_problem_in_one_iteration():
+    rng = np.random.default_rng(2)
+    n, m, T = 4, 2, 20
+    with jax.enable_x64(True):
+        A = jnp.asarray(np.eye(n) + 0.1 * rng.normal(size=(n, n)))
+        B = jnp.asarray(rng.normal(size=(n, m)))
+        Q, R = jnp.eye(n), 0.1 * jnp.eye(m)
+        x0 = jnp.ones(n)
+        r = ilqr(lambda x, u, t: 0.5 * x @ Q @ x + 0.5 * u @ R @ u, lambda x, u, t: A @ x + B @ u,
+                 x0, jnp.zeros((T, m)))
+        As, Bs = jnp.broadcast_to(A, (T, n, n)), jnp.broadcast_to(B, (T, n, m))
+        # iLQR's terminal cost is cost(x_T, 0, T) = ½ x_TᵀQ x_T
+        sol = lqr(As, Bs, jnp.broadcast_to(Q, (T + 1, n, n)), jnp.broadcast_to(R, (T, m, m)))
+        X, U = lqr_rollout(sol, As, Bs, x0)
+        assert int(r.iterations) == 1 and bool(r.converged)
+        np.testing.assert_allclose(r.U, U, atol=1e-10)
+        np.testing.assert_allclose(r.K, sol.K, atol=1e-10)
+        np.testing.assert_allclose(r.cost, 0.5 * x0 @ sol.P[0] @ x0, rtol=1e-12)
+
+
+PEND = PendulumParams()
+H = 100
+
+
+def pendulum_model(x, u, t):
+    p = PEND
+    thd = x[1] + (3 * p.g / (2 * p.l) * jnp.sin(x[0]) + 3.0 / (p.m * p.l**2) * u[0]) * p.dt
+    return jnp.stack([x[0] + thd * p.dt, thd])
+
+
+def swing_up_cost(x, u, t):
+    """Quadratic in the unwrapped angle (θ = 0 upright), heavier at the horizon's end."""
+    final = 100.0 * (x[0] ** 2 + 0.1 * x[1] ** 2)
+    return jnp.where(t == H, final, 0.1 * x[0] ** 2 + 0.01 * x[1] ** 2 + 0.01 * u[0] ** 2)
+
+
+def test_linearisation_matches_finite_differences():
+    with jax.enable_x64(True):
+        rng = np.random.default_rng(3)
+        X = jnp.asarray(rng.normal(size=(6, 2)))
+        U = jnp.asarray(rng.normal(size=(5, 1)))
+        d = jax.jit(lambda X, U: linearize(swing_up_cost, pendulum_model, X, U))(X, U)
+        eps, ts = 1e-6, jnp.arange(5)
+        f = jax.jit(jax.vmap(pendulum_model))
+        ell = jax.jit(jax.vmap(swing_up_cost))
+        for i in range(2):
+            e = jnp.zeros(2).at[i].set(eps)
+            fd = (f(X[:5] + e, U, ts) - f(X[:5] - e, U, ts)) / (2 * eps)
+            np.testing.assert_allclose(d.fx[:, :, i], fd, rtol=1e-7, atol=1e-9)
+            fd_l = (ell(X[:5] + e, U, ts) - ell(X[:5] - e, U, ts)) / (2 * eps)
+            np.testing.assert_allclose(d.lx[:5, i], fd_l, rtol=1e-7, atol=1e-9)
+        fd_u = (f(X[:5], U + eps, ts) - f(X[:5], U - eps, ts)) / (2 * eps)
+        np.testing.assert_allclose(d.fu[:, :, 0], fd_u, rtol=1e-7, atol=1e-9)
+        e = jnp.array([eps, 0.0])
+        fd_T = (swing_up_cost(X[5] + e, U[0] * 0, 5) - swing_up_cost(X[5] - e, U[0] * 0, 5)) / (2 * eps)
+        np.testing.assert_allclose(d.lx[5][0], fd_T, rtol=1e-7)
+        # second derivatives of the cost: ℓ_xx against differences of the exact gradient
+        g = jax.jit(jax.vmap(jax.grad(swing_up_cost)))
+        for i in range(2):
+            e = jnp.zeros(2).at[i].set(eps)
+            fd = (g(X[:5] + e, U, ts) - g(X[:5] - e, U, ts)) / (2 * eps)
+            np.testing.assert_allclose(d.lxx[:5, :, i], fd, rtol=1e-6, atol=1e-8)
+
+
+@pytest.fixture(scope="module")
+def swing_up():
+    solve = jax.jit(lambda x0, ddp: jax.lax.cond(
+        ddp, lambda: ilqr(swing_up_cost, pendulum_model, x0, jnp.zeros((H, 1)), u_low=-2.0, u_high=2.0,
+                          max_iters=200, ddp=True),
+        lambda: ilqr(swing_up_cost, pendulum_model, x0, jnp.zeros((H, 1)), u_low=-2.0, u_high=2.0,
+                     max_iters=200)))
+    return solve
+
+
+@pytest.mark.parametrize("ddp", [False, True])
+def test_torque_limited_pendulum_swing_up(swing_up, ddp):
+    r = swing_up(jnp.array([jnp.pi, 0.0]), ddp)
+    assert bool(r.converged), (int(r.iterations), float(r.grad_norm))
+    assert abs(float(r.X[-1, 0])) < 0.1 and abs(float(r.X[-1, 1])) < 0.1
+    assert float(jnp.abs(r.U).max()) <= 2.0 + 1e-6  # the limit binds: the swing needs pumping
+    assert float(jnp.abs(r.U).max()) > 1.99
+    np.testing.assert_allclose(r.cost, trajectory_cost(swing_up_cost, rollout(pendulum_model, r.X[0], r.U), r.U),
+                               rtol=1e-5)
+    hist = np.asarray(r.cost_history)
+    hist = hist[np.isfinite(hist)]
+    assert np.all(np.diff(hist) <= 1e-6 * np.abs(hist[:-1]))  # monotone descent
+
+
+def test_vmapped_solves_equal_single_solves(swing_up):
+    x0s = jnp.array([[jnp.pi, 0.0], [2.5, 0.5], [-2.0, -1.0], [1.0, 0.0]])
+    batched = jax.vmap(lambda x: swing_up(x, False))(x0s)
+    for i in range(len(x0s)):  # float32 rounding differs with the batch: compare objectives
+        single = swing_up(x0s[i], False)
+        np.testing.assert_allclose(batched.cost[i], single.cost, rtol=1e-4)
+        np.testing.assert_allclose(batched.X[i, -1], single.X[-1], atol=1e-3)
+    assert bool(batched.converged.all())
+
+
+def test_implicit_gradients_match_finite_differences():
+    T = 30
+
+    def dyn(x, u, t, th):
+        thd = x[1] + (1.5 * th["g"] * jnp.sin(x[0]) + 3.0 * u[0]) * 0.05
+        return jnp.stack([x[0] + thd * 0.05, thd])
+
+    def cost(x, u, t, th):
+        return jnp.where(t == T, 10 * (x[0] ** 2 + 0.1 * x[1] ** 2), th["w"] * x[0] ** 2 + 0.01 * u[0] ** 2)
+
+    with jax.enable_x64(True):
+        weights = jnp.linspace(0, 1, T)
+
+        def loss(x0, th, **kw):
+            U = optimal_controls(cost, dyn, x0, jnp.zeros((T, 1)), th, tol_grad=1e-10, tol_rel=1e-14,
+                                 max_iters=200, **kw)
+            return jnp.sum(U[:, 0] * weights)
+
+        th, x0, eps = {"g": 10.0, "w": 0.3}, jnp.array([0.5, 0.0]), 1e-5
+        for kw in ({}, dict(u_low=-0.3, u_high=0.3)):  # free; and 29 of 30 controls at a limit
+            f = jax.jit(lambda x0, th: loss(x0, th, **kw))  # noqa: B023
+            gx, gth = jax.jit(jax.grad(f, argnums=(0, 1)))(x0, th)
+            for name in ("g", "w"):
+                fd = (f(x0, {**th, name: th[name] + eps}) - f(x0, {**th, name: th[name] - eps})) / (2 * eps)
+                np.testing.assert_allclose(gth[name], fd, rtol=1e-5, atol=1e-8)
+            e = jnp.array([eps, 0.0])
+            np.testing.assert_allclose(gx[0], (f(x0 + e, th) - f(x0 - e, th)) / (2 * eps), rtol=1e-5, atol=1e-8)
+
+
+def test_integrator_orders():
+    f = lambda x, u: -x + u  # noqa: E731  ẋ = −x: x(dt) = e^{−dt} x0
+    with jax.enable_x64(True):
+        x0, u = jnp.array([1.0]), jnp.array([0.0])
+        errs = {}
+        for name, integ in (("euler", euler), ("rk4", rk4)):
+            errs[name] = [abs(float(integ(f, dt)(x0, u, 0)[0]) - np.exp(-dt)) for dt in (0.1, 0.05)]
+        # local error O(dt²) for Euler, O(dt⁵) for RK4: halving dt divides it by 4 and 32
+        assert 3.5 < errs["euler"][0] / errs["euler"][1] < 4.5
+        assert 28 < errs["rk4"][0] / errs["rk4"][1] < 36
+
+
+def test_mpc_swings_up_the_pendulum_environment():
+    env, p, T = Pendulum(), PendulumParams(), 40
+
+    def cost(x, u, t):
+        return jnp.where(t == T, 10 * (x[0] ** 2 + 0.1 * x[1] ** 2), x[0] ** 2 + 0.1 * x[1] ** 2 + 0.001 * u[0] ** 2)
+
+    def plant(s, u, key):
+        s, ts = env.step(key, s, u, p)
+        return s, ts.reward
+
+    plan = ilqr_planner(cost, pendulum_model, u_low=-2.0, u_high=2.0, max_iters=30)
+    observe = lambda s: jnp.stack([_angle_normalize(s[0]), s[1]])  # noqa: E731
+    r = jax.jit(lambda s0: mpc(plan, plant, s0, jnp.zeros((T, 1)), 200, jax.random.key(0), observe))(
+        jnp.array([jnp.pi, 0.0]))
+    final = observe(r.plant_state)
+    assert abs(float(final[0])) < 0.1 and abs(float(final[1])) < 0.1
+    assert float(r.rewards.sum()) > -600  # the env's own return (hanging still: about -1970)
+
+
+def test_mpc_swings_up_the_continuous_cart_pole():
+    env, p, T = CartPoleSwingUp(), CartPoleParams(), 60
+
+    def cost(x, u, t):  # 1 − cos θ is non-convex: iLQR convexifies its Hessian
+        up = 1 - jnp.cos(x[2])
+        run = 0.1 * x[0] ** 2 + up + 0.001 * (x[1] ** 2 + x[3] ** 2) + 0.01 * u[0] ** 2
+        return jnp.where(t == T, 10 * (0.1 * x[0] ** 2 + up + 0.01 * (x[1] ** 2 + x[3] ** 2)), run)
+
+    def plant(s, u, key):
+        s, ts = env.step(key, s, u, p)
+        return s, ts.reward
+
+    plan = ilqr_planner(cost, lambda x, u, t: cartpole_euler(x, p.force_mag * u[0], p),
+                        u_low=-1.0, u_high=1.0, max_iters=10, convex=True)
+    s0 = env.reset(jax.random.key(0), p)[0]
+    r = jax.jit(lambda s0: mpc(plan, plant, s0, 0.01 * jnp.ones((T, 1)), 250, jax.random.key(0)))(s0)
+    s = r.plant_state
+    assert abs(float(_angle_normalize(s[2]))) < 0.1 and abs(float(s[3])) < 0.1
+    assert float(jnp.abs(r.X[:, 0]).max()) < p.x_threshold  # stayed on the track
+
+
+def test_bad_input_is_a_clear_error():
+    x0, U0 = jnp.zeros(2), jnp.zeros((5, 1))
+    with pytest.raises(ValueError, match=r"dynamics\(x, u, t\) returns shape \(3,\)"):
+        ilqr(swing_up_cost, lambda x, u, t: jnp.zeros(3), x0, U0)
+    with pytest.raises(ValueError, match="cost\\(x, u, t\\) must return a scalar"):
+        ilqr(lambda x, u, t: x, pendulum_model, x0, U0)
+    with pytest.raises(ValueError, match="U0 must be \\[T, m\\]"):
+        ilqr(swing_up_cost, pendulum_model, x0, jnp.zeros(5))
+    with pytest.raises(ValueError, match="u_low must be a scalar or \\[m=1\\]"):
+        ilqr(swing_up_cost, pendulum_model, x0, U0, u_low=jnp.zeros(2), u_high=jnp.ones(2))
+    with pytest.raises(ValueError, match="the cost of the initial plan U0 is nan"):
+        ilqr(lambda x, u, t: jnp.log(x[0] - 1.0), pendulum_model, x0, U0)
+    with pytest.raises(ValueError, match="B must be"):
+        lqr(jnp.zeros((3, 2, 2)), jnp.zeros((4, 2, 1)), jnp.zeros((4, 2, 2)), jnp.zeros((3, 1, 1)))
+    with pytest.raises(ValueError, match="Q must be \\[4, 2, 2\\]"):
+        lqr(jnp.zeros((3, 2, 2)), jnp.zeros((3, 2, 1)), jnp.zeros((3, 2, 2)), jnp.zeros((3, 1, 1)))
+    with pytest.raises(ValueError, match="dare needs"):
+        dare(jnp.zeros((2, 2)), jnp.zeros((3, 1)), jnp.eye(2), jnp.eye(1))
