@@ -93,12 +93,51 @@ def linearize(cost, dynamics, X, U) -> Derivatives:
                        jnp.concatenate([hess[0][0], lxxT[None]]), hess[1][1], hess[1][0])
 
 
-def box_qp(H, g, lower, upper, x0, iters: int = 20):
+SMALL = 8  # up to this many controls, SPD solves are unrolled jnp arithmetic
+
+
+def spd_solve(H, b):
+    """``(H⁻¹b, ok)`` for a symmetric ``H [m, m]`` by Cholesky; ``ok``: ``H`` is positive
+    definite. For ``m ≤ SMALL`` the factorisation is unrolled elementwise arithmetic,
+    which vectorises across ``vmap`` (a batched LAPACK call per tiny matrix does not)."""
+    m = H.shape[0]
+    if m > SMALL:
+        chol = jnp.linalg.cholesky(H)
+        return jax.scipy.linalg.cho_solve((chol, True), b), jnp.all(jnp.isfinite(chol))
+    L = [[None] * m for _ in range(m)]
+    ok = jnp.array(True)
+    for j in range(m):
+        d = H[j, j] - sum(L[j][k] ** 2 for k in range(j))
+        ok = ok & (d > 0)
+        L[j][j] = jnp.sqrt(jnp.where(d > 0, d, jnp.nan))
+        for i in range(j + 1, m):
+            L[i][j] = (H[i, j] - sum(L[i][k] * L[j][k] for k in range(j))) / L[j][j]
+    y = [None] * m
+    for i in range(m):  # L y = b
+        y[i] = (b[i] - sum(L[i][k] * y[k] for k in range(i))) / L[i][i]
+    x = [None] * m
+    for i in reversed(range(m)):  # Lᵀ x = y
+        x[i] = (y[i] - sum(L[k][i] * x[k] for k in range(i + 1, m))) / L[i][i]
+    return jnp.stack(x), ok
+
+
+def masked_solve(H, free, b):
+    """Solve on the free coordinates only: ``x_f = H_ff⁻¹ b_f``, ``x`` zero elsewhere."""
+    m = H.shape[0]
+    both = free[:, None] & free[None, :]
+    Hf = jnp.where(both, H, jnp.eye(m, dtype=H.dtype))
+    mask = free[:, None] if b.ndim == 2 else free
+    return spd_solve(Hf, jnp.where(mask, b, 0.0))[0]
+
+
+def box_qp(H, g, lower, upper, x0, iters: int | None = None):
     """``min_x ½xᵀHx + gᵀx`` s.t. ``lower ≤ x ≤ upper`` by projected Newton (Bertsekas 1982)
-    with an Armijo search over halving steps. Returns ``(x, free)``: ``free[i]`` is
-    false where the bound is active and the gradient pushes against it."""
+    with an Armijo search over halving steps, ``iters`` (default ``2m + 2``) Newton
+    steps. Returns ``(x, free)``: ``free[i]`` is false where the bound is active and
+    the gradient pushes against it."""
     m = g.shape[0]
-    alphas = 0.5 ** jnp.arange(10)
+    iters = 2 * m + 2 if iters is None else iters
+    alphas = 0.5 ** jnp.arange(8)
 
     def f(x):
         return 0.5 * x @ H @ x + g @ x
@@ -107,15 +146,10 @@ def box_qp(H, g, lower, upper, x0, iters: int = 20):
         grad = H @ x + g
         return ((x <= lower) & (grad > 0)) | ((x >= upper) & (grad < 0))
 
-    def free_solve(free, rhs):
-        both = free[:, None] & free[None, :]
-        Hf = jnp.where(both, H, jnp.eye(m, dtype=H.dtype))
-        return jnp.linalg.solve(Hf, jnp.where(free[:, None] if rhs.ndim == 2 else free, rhs, 0.0))
-
     def body(_, x):
         grad = H @ x + g
         free = ~clamped_at(x)
-        step = -free_solve(free, grad)
+        step = -masked_solve(H, free, grad)
         candidates = jnp.clip(x[None] + alphas[:, None] * step[None], lower, upper)
         values = jax.vmap(f)(candidates)
         armijo = values <= f(x) + 1e-4 * (candidates - x[None]) @ grad
@@ -147,16 +181,13 @@ def backward_pass(d: Derivatives, U, mu, u_low, u_high, k_prev, second_order=Non
             fxx, fux, fuu = second_order(t, Vx)
             Qxx, Qux, Quu = Qxx + fxx, Qux + fux, Quu + fuu
         Quu = 0.5 * (Quu + Quu.T) + mu * jnp.eye(Quu.shape[0], dtype=Quu.dtype)
-        chol = jnp.linalg.cholesky(Quu)
-        pd = jnp.all(jnp.isfinite(chol))
         if limited:
+            pd = spd_solve(Quu, Qu)[1]
             k, free = box_qp(Quu, Qu, u_low - u, u_high - u, kp)
-            both = free[:, None] & free[None, :]
-            Hf = jnp.where(both, Quu, jnp.eye(Quu.shape[0], dtype=Quu.dtype))
-            K = -jnp.linalg.solve(Hf, jnp.where(free[:, None], Qux, 0.0))
+            K = -masked_solve(Quu, free, Qux)
         else:
-            k = -jax.scipy.linalg.cho_solve((chol, True), Qu)
-            K = -jax.scipy.linalg.cho_solve((chol, True), Qux)
+            kK, pd = spd_solve(Quu, jnp.concatenate([Qu[:, None], Qux], axis=1))
+            k, K = -kK[:, 0], -kK[:, 1:]
         Vx_t = Qx + K.T @ Quu @ k + K.T @ Qu + Qux.T @ k
         Vxx_t = Qxx + K.T @ Quu @ K + K.T @ Qux + Qux.T @ K
         Vxx_t = 0.5 * (Vxx_t + Vxx_t.T)
@@ -209,7 +240,7 @@ def ilqr(
     *,
     max_iters: int = 100,
     tol_grad: float = 1e-4,
-    tol_rel: float = 1e-7,
+    tol_rel: float = 1e-6,
     u_low=None,
     u_high=None,
     mu_init: float = 0.0,
