@@ -245,7 +245,7 @@ def test_mpc_swings_up_the_pendulum_environment():
         jnp.array([jnp.pi, 0.0]))
     final = observe(r.plant_state)
     assert abs(float(final[0])) < 0.1 and abs(float(final[1])) < 0.1
-    assert float(r.rewards.sum()) > -600  # the env's own return (hanging still: about -1970)
+XX
 
 
 def test_mpc_swings_up_the_continuous_cart_pole():
