@@ -16,7 +16,7 @@ def rlx(*args, cwd=None):
     "args, message",
     [
         (["train", "pop"], "unknown algorithm 'pop': did you mean ppo?"),
-        (["train", "ppo", "--env", "CartPol"], "unknown environment 'CartPol': did you mean CartPole-v1?"),
+        (["train", "ppo", "--env", "CartPol"], "unknown environment 'CartPol': did you mean CartPole-v1"),
         (["train", "ppo", "--minibatches", "3"], "--minibatches=3 is invalid"),
         (["train", "ppo", "--lr", "-0.001"], "--lr=-0.001 is invalid: it must be positive"),
         (["train", "ppo", "--gamma", "1.5"], "--gamma=1.5 is invalid: it must lie in [0, 1]"),
