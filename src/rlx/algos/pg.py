@@ -137,6 +137,9 @@ def build(config: A2CConfig, env, env_params, total_steps: int) -> Agent:
     continuous = isinstance(act_space, Box)
     if not continuous and not isinstance(act_space, Discrete):
         raise ConfigError(f"unsupported action space {act_space!r}")
+    if not isinstance(obs_space, Box):
+        raise ConfigError(f"{env.name} has {type(obs_space).__name__} observations; the policy-gradient "
+                          "agents need Box (vector) observations")
     action_dim = act_space.shape[0] if continuous else act_space.n
     model = ActorCritic(action_dim, continuous, tuple(config.hidden), config.activation)
     is_ppo = isinstance(config, PPOConfig)

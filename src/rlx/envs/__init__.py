@@ -1,6 +1,6 @@
 """Functional environments, wrappers and the registry."""
 
-from rlx.envs import classic_control  # noqa: F401  (registers the tasks)
+from rlx.envs import classic_control, toy_text  # noqa: F401  (registers the tasks)
 from rlx.envs.core import (
     AutoReset,
     Environment,
