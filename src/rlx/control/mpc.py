@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 import jax
-import jax.numpy as jnp
 
 from rlx.control.ilqr import ilqr
+from rlx.control.planners import shift_plan
 
 
 class MPCResult(NamedTuple):
@@ -25,16 +25,20 @@ class MPCResult(NamedTuple):
     plant_state: object  # the plant's state after the last step
 
 
-def shift(U: jax.Array) -> jax.Array:
-    """Warm start for the next step: drop ``U[0]``, repeat the last control."""
-    return jnp.concatenate([U[1:], U[-1:]], axis=0)
-
-
 def ilqr_planner(cost, dynamics, **options) -> Callable:
     """``plan(x, U_warm, key) -> (U, cost, iterations)`` by iLQR (``key`` unused)."""
     def plan(x, U, key):
         r = ilqr(cost, dynamics, x, U, **options)
         return r.U, r.cost, r.iterations
+    return plan
+
+
+def sampling_planner(planner: Callable, cost, dynamics, **options) -> Callable:
+    """``plan(x, U_warm, key)`` from ``rlx.control.cem`` or ``mppi`` (``planner``), with
+    their keyword options; ``iterations`` is the planner's (static) count."""
+    def plan(x, U, key):
+        r = planner(cost, dynamics, x, U, key, **options)
+        return r.U, r.cost, r.history.shape[0]
     return plan
 
 
@@ -53,7 +57,7 @@ def mpc(plan: Callable, plant_step: Callable, plant_state, U0: jax.Array, steps:
         U_plan, J, iters = plan(x, U, k_plan)
         u = U_plan[0]
         s, reward = plant_step(s, u, k_plant)
-        return (s, shift(U_plan)), (x, u, reward, J, iters)
+        return (s, shift_plan(U_plan)), (x, u, reward, J, iters)
 
     (s, _), (X, U, rewards, J, iters) = jax.lax.scan(step, (plant_state, U0), jax.random.split(key, steps))
     return MPCResult(X, U, rewards, J, iters, s)
