@@ -6,10 +6,11 @@ Each iteration (Li & Todorov 2004; Tassa, Erez & Todorov 2012; Tassa, Mansard &
 Todorov 2014):
 
 1. Linearise ``f`` and quadratise ``ℓ`` along the current ``(X̄, Ū)`` by autodiff.
-2. Backward pass: the LQR recursion of ``rlx.control.lqr`` on the deviations, with
-   the regularised ``Q_uu = ℓ_uu + Bᵀ(V_xx + μI)B + μI`` and ``Q_ux = ℓ_ux + Bᵀ(V_xx + μI)A``
-   (state and control regularisation; with ``ddp=True`` also the second-order
-   dynamics terms ``V_x·f_xx``, ``V_x·f_ux``, ``V_x·f_uu``).
+2. Backward pass: the LQR recursion of ``rlx.control.lqr`` on the deviations; the
+   gains use the regularised ``Q̃_uu = ℓ_uu + Bᵀ(V_xx + μI)B + μI`` and
+   ``Q̃_ux = ℓ_ux + Bᵀ(V_xx + μI)A`` (state and control regularisation), the value
+   update the exact terms (with ``ddp=True`` also the second-order dynamics terms
+   ``V_x·f_xx``, ``V_x·f_ux``, ``V_x·f_uu``).
    With control limits each step solves the box QP
    ``min_δu ½δuᵀQ_uu δu + Q_uᵀδu`` s.t. ``low ≤ ū + δu ≤ high`` by projected Newton;
    clamped controls get no feedback.
@@ -20,8 +21,9 @@ Todorov 2014):
    non-positive-definite ``Q_uu``), by Tassa et al.'s quadratic schedule.
 
 Stops when the relative feedforward size ``max_t ‖k_t‖∞ / (‖ū_t‖∞ + 1)`` falls below
-``tol_grad`` or an accepted step improves ``J`` by less than ``tol_rel`` (relative),
-or after ``max_iters``; ``μ`` above ``mu_max`` also stops (unconverged).
+``tol_grad``, when the full step's predicted reduction or an accepted step's actual
+one is below ``tol_rel·|J|``, or after ``max_iters``; ``μ`` above ``mu_max`` also
+stops (unconverged).
 All of it is one ``lax.while_loop``: jittable and vmappable over problems.
 """
 
@@ -94,6 +96,22 @@ def linearize(cost, dynamics, X, U) -> Derivatives:
 
 
 SMALL = 8  # up to this many controls, SPD solves are unrolled jnp arithmetic
+SMALL_DOT = 16  # matrices up to this size are multiplied by fused multiply-adds
+
+
+def mm(a, b):
+    """``a @ b`` for a matrix ``a`` and a vector or matrix ``b``. Small products are
+    broadcast multiply-and-sum, which XLA fuses (on the CPU a tiny dot is a separate
+    library call, per batch member under ``vmap``)."""
+    if max(a.shape + b.shape) > SMALL_DOT:
+        return a @ b
+    if b.ndim == 1:
+        return jnp.sum(a * b[None, :], axis=1)
+    return jnp.sum(a[:, :, None] * b[None, :, :], axis=1)
+
+
+def vdot(a, b):
+    return jnp.sum(a * b)
 
 
 def spd_solve(H, b):
@@ -133,26 +151,30 @@ def masked_solve(H, free, b):
 def box_qp(H, g, lower, upper, x0, iters: int | None = None):
     """``min_x ½xᵀHx + gᵀx`` s.t. ``lower ≤ x ≤ upper`` by projected Newton (Bertsekas 1982)
     with an Armijo search over halving steps, ``iters`` (default ``2m + 2``) Newton
-    steps. Returns ``(x, free)``: ``free[i]`` is false where the bound is active and
+    steps; for one control, the clipped Newton step, which is exact. Returns ``(x, free)``: ``free[i]`` is false where the bound is active and
     the gradient pushes against it."""
     m = g.shape[0]
+    if m == 1:  # one control: the exact minimiser is the clipped Newton step
+        x = jnp.clip(-g / H[0], lower, upper)
+        grad = H[0] * x + g
+        return x, ~(((x <= lower) & (grad > 0)) | ((x >= upper) & (grad < 0)))
     iters = 2 * m + 2 if iters is None else iters
     alphas = 0.5 ** jnp.arange(8)
 
     def f(x):
-        return 0.5 * x @ H @ x + g @ x
+        return 0.5 * vdot(x, mm(H, x)) + vdot(g, x)
 
     def clamped_at(x):
-        grad = H @ x + g
+        grad = mm(H, x) + g
         return ((x <= lower) & (grad > 0)) | ((x >= upper) & (grad < 0))
 
     def body(_, x):
-        grad = H @ x + g
+        grad = mm(H, x) + g
         free = ~clamped_at(x)
         step = -masked_solve(H, free, grad)
         candidates = jnp.clip(x[None] + alphas[:, None] * step[None], lower, upper)
         values = jax.vmap(f)(candidates)
-        armijo = values <= f(x) + 1e-4 * (candidates - x[None]) @ grad
+        armijo = values <= f(x) + 1e-4 * jnp.sum((candidates - x[None]) * grad[None], axis=1)
         idx = jnp.argmax(armijo)
         return jnp.where(armijo[idx], candidates[idx], x)
 
@@ -164,34 +186,38 @@ def backward_pass(d: Derivatives, U, mu, u_low, u_high, k_prev, second_order=Non
     """Gains ``(K, k)``, the predicted-reduction terms ``(Σ k·Q_u, Σ ½kᵀQ_uu k)`` and
     whether every ``Q_uu`` was positive definite. ``second_order``, if given,
     returns the DDP terms ``(Vx·f_xx, Vx·f_ux, Vx·f_uu)`` at step ``t``."""
-    n = d.fx.shape[1]
-    eye = jnp.eye(n, dtype=d.fx.dtype)
     limited = u_low is not None
 
     def step(carry, inputs):
         Vx, Vxx, ok = carry
         t, A, B, lx, lu, lxx, luu, lux, u, kp = inputs
-        Vreg = Vxx + mu * eye
-        Qx = lx + A.T @ Vx
-        Qu = lu + B.T @ Vx
-        Qxx = lxx + A.T @ Vxx @ A
-        Quu = luu + B.T @ Vreg @ B
-        Qux = lux + B.T @ Vreg @ A
+        Qx = lx + mm(A.T, Vx)
+        Qu = lu + mm(B.T, Vx)
+        Qxx = lxx + mm(mm(A.T, Vxx), A)
+        VB = mm(Vxx, B)
+        Quu = luu + mm(B.T, VB)
+        Qux = lux + mm(VB.T, A)
         if second_order is not None:
             fxx, fux, fuu = second_order(t, Vx)
             Qxx, Qux, Quu = Qxx + fxx, Qux + fux, Quu + fuu
-        Quu = 0.5 * (Quu + Quu.T) + mu * jnp.eye(Quu.shape[0], dtype=Quu.dtype)
+        Quu = 0.5 * (Quu + Quu.T)
+        # the gains use the regularised terms; the value update below the exact ones
+        BB = mm(B.T, B)
+        Quu_reg = Quu + mu * (BB + jnp.eye(Quu.shape[0], dtype=Quu.dtype))
+        Qux_reg = Qux + mu * mm(B.T, A)
         if limited:
-            pd = spd_solve(Quu, Qu)[1]
-            k, free = box_qp(Quu, Qu, u_low - u, u_high - u, kp)
-            K = -masked_solve(Quu, free, Qux)
+            pd = spd_solve(Quu_reg, Qu)[1]
+            k, free = box_qp(Quu_reg, Qu, u_low - u, u_high - u, kp)
+            K = -masked_solve(Quu_reg, free, Qux_reg)
         else:
-            kK, pd = spd_solve(Quu, jnp.concatenate([Qu[:, None], Qux], axis=1))
+            kK, pd = spd_solve(Quu_reg, jnp.concatenate([Qu[:, None], Qux_reg], axis=1))
             k, K = -kK[:, 0], -kK[:, 1:]
-        Vx_t = Qx + K.T @ Quu @ k + K.T @ Qu + Qux.T @ k
-        Vxx_t = Qxx + K.T @ Quu @ K + K.T @ Qux + Qux.T @ K
+        Quu_k, Quu_K = mm(Quu, k), mm(Quu, K)
+        Vx_t = Qx + mm(K.T, Quu_k) + mm(K.T, Qu) + mm(Qux.T, k)
+        KQux = mm(K.T, Qux)
+        Vxx_t = Qxx + mm(K.T, Quu_K) + KQux + KQux.T
         Vxx_t = 0.5 * (Vxx_t + Vxx_t.T)
-        dV = jnp.stack([k @ Qu, 0.5 * k @ Quu @ k])
+        dV = jnp.stack([vdot(k, Qu), 0.5 * vdot(k, Quu_k)])
         return (Vx_t, Vxx_t, ok & pd), (K, k, dV)
 
     T = U.shape[0]
@@ -206,7 +232,7 @@ def forward_pass(dynamics, cost, X, U, K, k, alpha, u_low, u_high):
     """The closed-loop rollout ``u_t = clip(ū_t + αk_t + K_t(x_t − x̄_t))``: ``(X, U, J)``."""
     def step(x, inputs):
         t, xb, ub, K_t, k_t = inputs
-        u = ub + alpha * k_t + K_t @ (x - xb)
+        u = ub + alpha * k_t + mm(K_t, x - xb)
         if u_low is not None:
             u = jnp.clip(u, u_low, u_high)
         return dynamics(x, u, t), (x, u)
@@ -247,7 +273,7 @@ def ilqr(
     mu_min: float = 1e-6,
     mu_max: float = 1e10,
     mu_factor: float = 1.6,
-    alphas=tuple(10.0 ** (-0.3 * i) for i in range(11)),
+    alphas=tuple(0.5**i for i in range(8)),
     c1: float = 0.1,
     ddp: bool = False,
     convex: bool = False,
@@ -303,7 +329,9 @@ def ilqr(
             d = convexify(d)
         K, k, dV, ok = backward_pass(d, c.U, c.mu, u_low, u_high, c.k, second_order_at(c.X, c.U))
         grad_norm = jnp.max(jnp.abs(k) / (jnp.abs(c.U) + 1.0))
-        small = ok & (grad_norm < tol_grad)
+        # stationary: a tiny Newton step, or a predicted reduction below float resolution
+        predicted = -(dV[0] + dV[1])
+        small = ok & ((grad_norm < tol_grad) | (predicted < tol_rel * jnp.abs(c.J)))
 
         cands = jax.vmap(lambda a: forward_pass(dynamics, cost, c.X, c.U, K, k, a, u_low, u_high))(alphas)
         Xs, Us, Js = cands
