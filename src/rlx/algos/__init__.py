@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from rlx.algos import pg
+from rlx.algos import dqn, pg
 from rlx.algos.base import Agent, Algorithm, ConfigError
 
 _CONTINUOUS_PPO = dict(num_envs=16, num_steps=256, epochs=10, minibatches=32, lr=1e-3,
@@ -25,6 +25,11 @@ ALGORITHMS: dict[str, Algorithm] = {
         "a2c", "Advantage actor-critic (n-step rollouts, GAE)", pg.A2CConfig, pg.build,
         pg.validate, "CartPole-v1", 1_000_000,
         presets={"CartPole-v1": dict(num_envs=8, anneal_lr=True, ent_coef=0.0)},
+    ),
+    "dqn": Algorithm(
+        "dqn", "Deep Q-network (replay, target network, Huber loss, Double DQN)", dqn.DQNConfig,
+        dqn.build, dqn.validate, "CartPole-v1", 100_000,
+        presets={"CartPole-v1": dict(eps_fraction=0.1)},
     ),
     "reinforce": Algorithm(
         "reinforce", "REINFORCE (reward-to-go, value baseline)", pg.ReinforceConfig, pg.build,
