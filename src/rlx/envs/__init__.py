@@ -12,8 +12,13 @@ from rlx.envs.core import (
 )
 from rlx.envs.registry import UnknownEnvironmentError, make, register, registered, spec
 from rlx.envs.spaces import Box, Discrete
+from rlx.envs import pixels  # noqa: F401,E402  (registers PixelCartPole-v1 and Catch-v0)
+from rlx.envs.pixels import (  # noqa: E402
+    ActionRepeat, ClipReward, FrameStack, Grayscale, NoopReset, Resize, atari_preprocessing,
+)
 
 __all__ = [
     "AutoReset", "Box", "Discrete", "Environment", "EpisodeStats", "TimeLimit", "TimeStep",
     "UnknownEnvironmentError", "Wrapper", "for_training", "make", "register", "registered", "spec",
 ]
+__all__ += ["ActionRepeat", "ClipReward", "FrameStack", "Grayscale", "NoopReset", "Resize", "atari_preprocessing"]

@@ -162,7 +162,9 @@ class EpisodeStatsState(NamedTuple):
 class EpisodeStats(Wrapper):
     """Undiscounted return and length of completed episodes, in ``info``:
     ``episode_return``/``episode_length`` (latest completed episode),
-    ``episodes`` (count so far) and ``episode_done`` (this step ended one)."""
+    ``episodes`` (count so far) and ``episode_done`` (this step ended one).
+    The return sums ``info["raw_reward"]`` when a wrapper inside set it (``ClipReward``:
+    the unclipped reward), else ``reward``."""
 
     def reset(self, key, params):
         state, ts = self.env.reset(key, params)
@@ -173,7 +175,7 @@ class EpisodeStats(Wrapper):
     def step(self, key, state, action, params):
         env_state, ts = self.env.step(key, state.env_state, action, params)
         done = ts.done
-        ret = state.episode_return + ts.reward.astype(jnp.float32)
+        ret = state.episode_return + jnp.asarray(ts.info.get("raw_reward", ts.reward), jnp.float32)
         length = state.episode_length + 1
         state = EpisodeStatsState(
             env_state,

@@ -189,6 +189,7 @@ def draw_pendulum(state, params, action=None) -> np.ndarray:
 DRAWERS: dict[str, Callable[..., np.ndarray]] = {
     "CartPole-v1": draw_cartpole,
     "CartPoleSwingUp-v0": draw_cartpole,  # same state [x, ẋ, θ, θ̇] and geometry
+    "PixelCartPole-v1": draw_cartpole,  # CartPole-v1 with pixel observations
     "Acrobot-v1": draw_acrobot,
     "MountainCar-v0": draw_mountain_car,
     "MountainCarContinuous-v0": draw_mountain_car,

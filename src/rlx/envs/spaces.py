@@ -37,6 +37,8 @@ class Box(NamedTuple):
         high = np.broadcast_to(np.asarray(self.high, np.float32), self.shape)
         low = np.where(np.isfinite(low), low, -1.0)
         high = np.where(np.isfinite(high), high, 1.0)
+        if jnp.issubdtype(self.dtype, jnp.integer):  # e.g. uint8 pixels: both bounds included
+            return jax.random.randint(key, self.shape, low.astype(np.int64), high.astype(np.int64) + 1, self.dtype)
         return jax.random.uniform(key, self.shape, self.dtype, low, high)
 
     def contains(self, x) -> bool:
