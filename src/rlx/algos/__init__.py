@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 
 from rlx.algos import dqn, pg
+from rlx.algos import tabular
 from rlx.algos.base import Agent, Algorithm, ConfigError
 
 _CONTINUOUS_PPO = dict(num_envs=16, num_steps=256, epochs=10, minibatches=32, lr=1e-3,
@@ -34,6 +35,16 @@ ALGORITHMS: dict[str, Algorithm] = {
     "reinforce": Algorithm(
         "reinforce", "REINFORCE (reward-to-go, value baseline)", pg.ReinforceConfig, pg.build,
         pg.validate, "CartPole-v1", 1_000_000, presets={},
+    ),
+    "qlearning": Algorithm(
+        "qlearning", "Tabular Q-learning (ε-greedy, TD(0), discretised Box observations)",
+        tabular.QLearningConfig, tabular.build, tabular.validate, "FrozenLake-v1", 200_000,
+        presets=tabular.PRESETS,
+    ),
+    "sarsa": Algorithm(
+        "sarsa", "Tabular SARSA (on-policy TD(0), ε-greedy, discretised Box observations)",
+        tabular.SarsaConfig, tabular.build, tabular.validate, "FrozenLake-v1", 200_000,
+        presets=tabular.SARSA_PRESETS,
     ),
 }
 
