@@ -399,7 +399,7 @@ def render_command(argv: list[str]) -> int:
         seed = r.run["seed"] + args.seed_index
         out = out or Path(args.run_dir) / f"episode-seed{seed}.gif"
         save_animation(frames, out, args.fps)
-    except (ConfigError, RuntimeError) as e:
+    except (ConfigError, RuntimeError, ValueError) as e:  # ValueError: no drawing for this env
         _fail(str(e))
     Console().print(f"{len(frames)} frames of {r.algo.name} on {r.env_name} (seed {seed}, update "
                     f"{r.step}) -> {out}")
