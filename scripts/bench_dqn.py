@@ -1,0 +1,61 @@
+"""DQN throughput on CartPole-v1: env-steps/s and gradient-steps/s at 1 and 8 seeds,
+each in a fresh process, with the CartPole preset (4 envs, one gradient step of
+128 transitions per vectorised step: replay ratio 1/4), 100k steps per seed.
+
+    python scripts/bench_dqn.py [--total-steps 100000] [--out scripts/results/bench_dqn.json]
+
+rejax 0.1.3's DQN did 664 env-steps/s on a 2-core machine (100k steps in 150 s);
+the goal is ≥ 10× that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from _child import run_child
+
+REJAX_SPS = 664.0
+
+CHILD = r"""
+import json, sys
+import rlx
+seeds, total = int(sys.argv[1]), int(sys.argv[2])
+r = rlx.train("dqn", "CartPole-v1", num_seeds=seeds, total_steps=total, eval_episodes=10,
+              show_progress=False)
+s = r.summary
+print(json.dumps(dict(seeds=seeds, env_steps_per_second=s["env_steps_per_second"],
+                      gradient_steps_per_second=s["updates"] * seeds / s["train_seconds"],
+                      compile_seconds=s["compile_seconds"], train_seconds=s["train_seconds"],
+                      final_return_mean=s["final_return_mean"],
+                      final_return_per_seed=s["final_return_per_seed"])))
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--total-steps", type=int, default=100_000)
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "bench_dqn.json"))
+    args = ap.parse_args()
+    rows = [run_child(CHILD, seeds, args.total_steps) for seeds in (1, 8)]
+    for r in rows:
+        r["vs_rejax"] = r["env_steps_per_second"] / REJAX_SPS
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(dict(total_steps=args.total_steps, rejax_env_steps_per_second=REJAX_SPS, runs=rows), f,
+                  indent=2)
+    lines = ["| seeds | env-steps/s | × rejax (664) | gradient steps/s | compile s | final return |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['seeds']} | {r['env_steps_per_second']:,.0f} | {r['vs_rejax']:.1f} | "
+                     f"{r['gradient_steps_per_second']:,.0f} | {r['compile_seconds']:.1f} | "
+                     f"{r['final_return_mean']:.1f} |")
+    table = "\n".join(lines)
+    with open(args.out.replace(".json", ".md"), "w") as f:
+        f.write(table + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
