@@ -72,11 +72,11 @@ def short_run(tmp_path_factory):
 
 
 def test_dqn_learns_cartpole(short_run):
-    """30k steps, 2 seeds (measured: evaluation 112 and 118; a random policy scores ~22)."""
+    """30k steps, 2 seeds (measured: evaluation 125 and 102; a random policy scores ~22)."""
     curve = short_run.metrics["episode_return"].mean(axis=1)
     assert short_run.summary["final_return_mean"] >= 80, short_run.summary["final_return_per_seed"]
     assert curve[-20:].mean() >= 80
-    assert float(short_run.metrics["epsilon"][-1, 0]) == pytest.approx(0.05)
+    assert float(short_run.metrics["epsilon"][-1, 0]) == pytest.approx(0.01)  # the CartPole preset
 
 
 def test_resume_with_the_replay_buffer_is_exact(short_run, tmp_path):

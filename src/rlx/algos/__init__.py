@@ -30,7 +30,7 @@ ALGORITHMS: dict[str, Algorithm] = {
     "dqn": Algorithm(
         "dqn", "Deep Q-network (replay, target network, Huber loss, Double DQN)", dqn.DQNConfig,
         dqn.build, dqn.validate, "CartPole-v1", 100_000,
-        presets={"CartPole-v1": dict(eps_fraction=0.1)},
+        presets={"CartPole-v1": dict(eps_fraction=0.1, eps_end=0.01, lr=5e-4, tau=0.01, target_every=1)},
     ),
     "reinforce": Algorithm(
         "reinforce", "REINFORCE (reward-to-go, value baseline)", pg.ReinforceConfig, pg.build,
