@@ -28,6 +28,7 @@ from rlx.algos.base import Agent, ConfigError, check, check_nonnegative, check_p
 from rlx.core import replay
 from rlx.core.pytree import pytree_dataclass, static_field
 from rlx.envs import Box, Discrete, for_training
+from rlx.envs.core import episode_metrics
 from rlx.nets import MLP
 
 
@@ -168,11 +169,8 @@ def build(config: DQNConfig, env, env_params, total_steps: int) -> Agent:
             lambda t, p: jnp.where(sync, (1.0 - cfg.tau) * t + cfg.tau * p, t), s.target_params, params)
 
         stats = env_state  # EpisodeStats is the outermost wrapper
-        finished = stats.episodes > 0
-        n_finished = jnp.maximum(finished.sum(), 1)
         metrics = dict(
-            episode_return=jnp.sum(jnp.where(finished, stats.last_return, 0.0)) / n_finished,
-            episode_length=jnp.sum(jnp.where(finished, stats.last_length, 0)) / n_finished,
+            **episode_metrics(stats),
             loss=jnp.where(learning, loss.mean(), 0.0),
             q_mean=jnp.where(learning, q_mean.mean(), 0.0),
             epsilon=epsilon(cfg, steps),

@@ -38,6 +38,7 @@ from rlx.core import running_stats
 from rlx.core.pytree import pytree_dataclass, static_field
 from rlx.core.returns import gae
 from rlx.envs import Box, Discrete, for_training
+from rlx.envs.core import episode_metrics
 from rlx.nets import ActorCritic
 
 Activation = Literal["tanh", "relu", "elu", "gelu", "silu"]
@@ -263,12 +264,9 @@ def build(config: A2CConfig, env, env_params, total_steps: int) -> Agent:
         if config.normalize_obs:
             obs_stats = running_stats.update(obs_stats, obs)
         stats = env_state  # EpisodeStats is the outermost wrapper
-        finished = stats.episodes > 0
-        n_finished = jnp.maximum(finished.sum(), 1)
         metrics = {k: jnp.mean(v) for k, v in infos.items()}
         metrics.update(
-            episode_return=jnp.sum(jnp.where(finished, stats.last_return, 0.0)) / n_finished,
-            episode_length=jnp.sum(jnp.where(finished, stats.last_length, 0)) / n_finished,
+            **episode_metrics(stats),
             lr=jnp.asarray(lr, jnp.float32),
         )
         new = PGState(params, opt_state, obs_stats, env_state, last_obs, key, s.updates + 1, cfg)

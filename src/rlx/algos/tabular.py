@@ -64,6 +64,7 @@ import numpy as np
 from rlx.algos.base import Agent, ConfigError, check, check_positive, check_unit
 from rlx.core.pytree import pytree_dataclass, static_field
 from rlx.envs import Box, Discrete, for_training
+from rlx.envs.core import episode_metrics
 from rlx.envs.discretize import discretize, resolve_bounds
 
 LrSchedule = Literal["constant", "linear", "visits"]
@@ -299,11 +300,8 @@ def build(config: QLearningConfig, env, env_params, total_steps: int) -> Agent:
         (q, visits, env_state, obs, action, key), (td_abs, alpha) = jax.lax.scan(
             one_step, carry, jnp.arange(n_steps))
         stats = env_state  # EpisodeStats is the outermost wrapper
-        finished = stats.episodes > 0
-        n_finished = jnp.maximum(finished.sum(), 1)
         metrics = dict(
-            episode_return=jnp.sum(jnp.where(finished, stats.last_return, 0.0)) / n_finished,
-            episode_length=jnp.sum(jnp.where(finished, stats.last_length, 0)) / n_finished,
+            **episode_metrics(stats),
             td_error=jnp.mean(td_abs),
             lr=jnp.mean(alpha),
             epsilon=jnp.asarray(epsilon(cfg, (t0 + n_steps).astype(jnp.float32)), jnp.float32),

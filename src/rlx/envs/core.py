@@ -197,6 +197,15 @@ class EpisodeStats(Wrapper):
         }
 
 
+def episode_metrics(stats: EpisodeStatsState) -> dict:
+    """Mean return and length of each batch env's latest completed episode (envs that
+    have not finished one yet are left out; 0 when none has)."""
+    finished = stats.episodes > 0
+    n_finished = jnp.maximum(finished.sum(), 1)
+    return dict(episode_return=jnp.sum(jnp.where(finished, stats.last_return, 0.0)) / n_finished,
+                episode_length=jnp.sum(jnp.where(finished, stats.last_length, 0)) / n_finished)
+
+
 def for_training(env: Environment) -> Environment:
     """The wrappers every learner uses: auto-reset inside, episode statistics outside."""
     return EpisodeStats(AutoReset(env))
