@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from rlx.algos import dqn, pg
+from rlx.algos import dqn, es, pg
 from rlx.algos import tabular
 from rlx.algos.base import Agent, Algorithm, ConfigError
 
@@ -45,6 +45,22 @@ ALGORITHMS: dict[str, Algorithm] = {
         "sarsa", "Tabular SARSA (on-policy TD(0), ε-greedy, discretised Box observations)",
         tabular.SarsaConfig, tabular.build, tabular.validate, "FrozenLake-v1", 200_000,
         presets=tabular.SARSA_PRESETS,
+    ),
+    "es": Algorithm(
+        "es", "OpenAI evolution strategy (antithetic, centred ranks, Adam)", es.ESConfig, es.build,
+        es.validate, "CartPole-v1", 256 * 500 * 50, presets={},
+    ),
+    "ars": Algorithm(
+        "ars", "Augmented random search (V2-t: top directions, state normalisation)", es.ARSConfig,
+        es.build, es.validate, "Pendulum-v1", 64 * 4 * 200 * 1000,
+        presets={
+            "Pendulum-v1": dict(hidden=(32,), directions=32, top=8, sigma=0.1, lr=0.05, episodes=4),
+            "MountainCarContinuous-v0": dict(hidden=(32,), directions=32, top=8, sigma=0.3, lr=0.05),
+        },
+    ),
+    "evosax": Algorithm(
+        "evosax", "An evosax strategy (CMA-ES, SNES, PGPE, ...) in rlx's fused population loop",
+        es.EvosaxConfig, es.build, es.validate, "CartPole-v1", 64 * 500 * 100, presets={},
     ),
 }
 

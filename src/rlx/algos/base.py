@@ -57,6 +57,7 @@ class Agent(NamedTuple):
     act: Callable[..., Any]
     policy_params: Callable[[Any], Any]
     steps_per_update: int  # environment steps per update, per seed
+    population: int = 0  # members evaluated side by side, sharded over the mesh's "members" axis
 
 
 class Algorithm(NamedTuple):

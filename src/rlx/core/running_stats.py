@@ -19,11 +19,14 @@ def init(shape) -> RunningStats:
 
 
 def update(stats: RunningStats, batch: jax.Array) -> RunningStats:
-    """Merge a batch ``[N, *shape]``: with δ = m_b - m, n = n_a + n_b,
-    m' = m + δ n_b / n and M2' = v n_a + v_b n_b + δ² n_a n_b / n."""
+    """Merge a batch ``[N, *shape]`` (see ``update_moments``)."""
     batch = batch.reshape((-1,) + stats.mean.shape)
-    n_b = batch.shape[0]
-    mean_b, var_b = jnp.mean(batch, 0), jnp.var(batch, 0)
+    return update_moments(stats, batch.shape[0], jnp.mean(batch, 0), jnp.var(batch, 0))
+
+
+def update_moments(stats: RunningStats, n_b, mean_b, var_b) -> RunningStats:
+    """Merge ``n_b`` samples of mean ``mean_b`` and variance ``var_b``: with δ = m_b − m,
+    n = n_a + n_b, m' = m + δ n_b / n and M2' = v n_a + v_b n_b + δ² n_a n_b / n."""
     n = stats.count + n_b
     delta = mean_b - stats.mean
     mean = stats.mean + delta * n_b / n

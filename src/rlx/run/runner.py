@@ -82,7 +82,7 @@ def execute(agent, env, env_params, seeds, config, config_axis, n_updates: int, 
     resumed checkpoint has been read; ``execute`` closes them.
     """
     batch = len(seeds)
-    mesh = seed_mesh(batch)
+    mesh = seed_mesh(batch, agent.population)
     seeds, config = place(seeds, config, config_axis, mesh)
     restored = None
     if checkpointing is not None and checkpointing.resume:  # checked before compiling anything
@@ -185,7 +185,7 @@ def compile_programs(agent, env, env_params, seeds, config, config_axis, mesh, c
     by_seed = NamedSharding(mesh, P("seeds"))
     init = init_fn(agent, config_axis, mesh)
     states = abstract_states(init, seeds, config, mesh)
-    update = jax.vmap(agent.update)
+    update = jax.vmap(agent.update, spmd_axis_name="seeds")
 
     def run_chunk(states, n):
         m_shape = jax.eval_shape(update, states)[1]
@@ -200,10 +200,11 @@ def compile_programs(agent, env, env_params, seeds, config, config_axis, mesh, c
 
     chunk = jax.jit(run_chunk, donate_argnums=0,
                     out_shardings=(by_seed, NamedSharding(mesh, P(None, "seeds"))))
-    lowered = [init.lower(seeds, config), chunk.lower(states, 0)]
-    if eval_episodes > 0:
-        lowered.append(eval_fn(agent, env, env_params, eval_episodes, deterministic, mesh)
-                       .lower(states, seeds))
+    with jax.set_mesh(mesh):  # agents may shard their population over the "members" axis
+        lowered = [init.lower(seeds, config), chunk.lower(states, 0)]
+        if eval_episodes > 0:
+            lowered.append(eval_fn(agent, env, env_params, eval_episodes, deterministic, mesh)
+                           .lower(states, seeds))
     opts = compiler_options()
     with ThreadPoolExecutor(len(lowered)) as pool:
         compiled = list(pool.map(lambda lo: lo.compile(opts), lowered))
@@ -246,17 +247,30 @@ def place(seeds, config, config_axis, mesh):
     return seeds, config
 
 
-def seed_mesh(batch: int) -> Mesh:
-    """A 1-D mesh over the devices of every process: per process, as many local devices
-    as evenly divide that process's share of the batch."""
-    n_proc = jax.process_count()
-    if batch % n_proc:
+def seed_mesh(batch: int, population: int = 0) -> Mesh:
+    """A ``("seeds", "members")`` mesh over the devices of every process.
+
+    Seeds are split over processes when they divide evenly, else (one ES run on
+    several hosts) the population is. Per process, the seed axis takes as many local
+    devices as evenly divide its share of the batch, and the ``members`` axis (the
+    population an agent evaluates side by side, ``agent.population``; 1 for the
+    others) as many of the rest as divide the population.
+    """
+    n_proc, n_local = jax.process_count(), jax.local_device_count()
+    local = [sorted((d for d in jax.devices() if d.process_index == p), key=lambda d: d.id)
+             for p in range(n_proc)]
+    if batch % n_proc == 0:
+        k = math.gcd(batch // n_proc, n_local)
+        m = math.gcd(population, n_local // k) if population else 1
+        grid = np.concatenate([np.array(d[:k * m]).reshape(k, m) for d in local], axis=0)
+    elif population and population % n_proc == 0:
+        k = math.gcd(batch, n_local)
+        m = math.gcd(population // n_proc, n_local // k)
+        grid = np.concatenate([np.array(d[:k * m]).reshape(k, m) for d in local], axis=1)
+    else:
         raise ConfigError(f"a batch of {batch} runs cannot be split evenly over {n_proc} processes: "
                           f"make the number of seeds (× configurations) a multiple of {n_proc}")
-    k = math.gcd(batch // n_proc, jax.local_device_count())
-    devices = [d for p in range(n_proc) for d in
-               sorted((d for d in jax.devices() if d.process_index == p), key=lambda d: d.id)[:k]]
-    return Mesh(np.array(devices), ("seeds",))
+    return Mesh(grid, ("seeds", "members"))
 
 
 def resolve(algo: str, env: str | None, config: Any | None, overrides: dict | None = None):
@@ -409,7 +423,7 @@ def load_run(run_dir: str | Path, step: int | None = None) -> LoadedRun:
     a, env_name, config, run = read_run(run_dir)
     agent, env_obj, env_params, _ = _build(a, env_name, config, run["total_steps"])
     num_seeds = run["num_seeds"]
-    mesh = seed_mesh(num_seeds)
+    mesh = seed_mesh(num_seeds, agent.population)
     seeds, cfg = place(run["seed"] + np.arange(num_seeds), config, None, mesh)
     abstract = abstract_states(init_fn(agent, None, mesh), seeds, cfg, mesh)
     ckpt = Checkpointer(run_dir, read_only=True)
