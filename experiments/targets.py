@@ -1,6 +1,6 @@
-"""Reproduce the policy-gradient targets of the foundation issue.
+"""Reproduce the return targets of the policy-gradient and evolution-strategy issues.
 
-    python experiments/pg_targets.py [--only ppo-cartpole ...] [--out experiments/results/pg_targets]
+    python experiments/targets.py [--only ppo-cartpole ...] [--out experiments/results/targets]
 
 Each target trains with rlx's default configuration for that (algorithm,
 environment) pair, evaluates the deterministic policy (10 episodes per seed)
@@ -24,13 +24,16 @@ TARGETS = {
     "reinforce-cartpole": ("reinforce", "CartPole-v1", 8, 1_000_000, 475.0),
     "ppo-acrobot": ("ppo", "Acrobot-v1", 8, 1_000_000, -90.0),
     "ppo-pendulum": ("ppo", "Pendulum-v1", 8, 1_000_000, -250.0),
+    "es-cartpole": ("es", "CartPole-v1", 8, 256 * 500 * 50, 495.0),
+    "ars-pendulum": ("ars", "Pendulum-v1", 8, 64 * 4 * 200 * 1000, -250.0),
+    "ars-mountaincar": ("ars", "MountainCarContinuous-v0", 8, 64 * 999 * 200, 90.0),
 }
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--only", nargs="+", choices=sorted(TARGETS), default=sorted(TARGETS))
-    p.add_argument("--out", default=f"experiments/results/pg_targets-{time.strftime('%Y%m%d-%H%M%S')}")
+    p.add_argument("--out", default=f"experiments/results/targets-{time.strftime('%Y%m%d-%H%M%S')}")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
     out = Path(a.out)

@@ -12,3 +12,16 @@ def run_child(code: str, *args) -> dict:
     out = subprocess.run([sys.executable, "-c", code, *map(str, args)], check=True,
                          capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def write_results(json_path: str, data: dict, lines: list[str]) -> None:
+    """Write ``data`` to ``json_path``, the Markdown ``lines`` next to it (``.md``), and print them."""
+    import os
+
+    os.makedirs(os.path.dirname(json_path) or ".", exist_ok=True)
+    with open(json_path, "w") as f:
+        json.dump(data, f, indent=2)
+    table = "\n".join(lines)
+    with open(os.path.splitext(json_path)[0] + ".md", "w") as f:
+        f.write(table + "\n")
+    print(table)

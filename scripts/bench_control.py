@@ -16,7 +16,6 @@ against ``scipy.linalg.solve_discrete_are`` on random systems, in float64.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 
@@ -28,6 +27,8 @@ import scipy.linalg
 import rlx  # noqa: F401  (XLA defaults before JAX starts)
 from rlx.control import dare, ilqr
 from rlx.envs.classic_control import CartPoleParams, PendulumParams, cartpole_euler
+
+from _child import write_results
 
 
 def pendulum_problem():
@@ -153,9 +154,6 @@ def main() -> None:
     dare_rows = bench_dare([(4, 2), (16, 4), (64, 8)])
     result = dict(device=jax.devices()[0].device_kind, backend=jax.default_backend(),
                   ilqr=ilqr_rows, dare=dare_rows)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=2)
     lines = ["| problem | compile s (1 / batch) | hanging: iters, solve s, upright | "
              f"{args.batch} starts: solve s, max iters, converged, upright | batch / single | "
              f"batch / {args.batch} single solves |",
@@ -171,10 +169,7 @@ def main() -> None:
     for r in dare_rows:
         lines.append(f"| {r['n']}×{r['m']} | {1e3 * r['rlx_s']:.3f} | {1e3 * r['scipy_s']:.3f} | "
                      f"{r['iterations']} | {r['rel_err']:.1e} |")
-    table = "\n".join(lines)
-    with open(args.out.replace(".json", ".md"), "w") as f:
-        f.write(table + "\n")
-    print(table)
+    write_results(args.out, result, lines)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,9 @@ the goal is ≥ 10× that.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
-from _child import run_child
+from _child import run_child, write_results
 
 REJAX_SPS = 664.0
 
@@ -41,20 +40,14 @@ def main() -> None:
     rows = [run_child(CHILD, seeds, args.total_steps) for seeds in (1, 8)]
     for r in rows:
         r["vs_rejax"] = r["env_steps_per_second"] / REJAX_SPS
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(dict(total_steps=args.total_steps, rejax_env_steps_per_second=REJAX_SPS, runs=rows), f,
-                  indent=2)
     lines = ["| seeds | env-steps/s | × rejax (664) | gradient steps/s | compile s | final return |",
              "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['seeds']} | {r['env_steps_per_second']:,.0f} | {r['vs_rejax']:.1f} | "
                      f"{r['gradient_steps_per_second']:,.0f} | {r['compile_seconds']:.1f} | "
                      f"{r['final_return_mean']:.1f} |")
-    table = "\n".join(lines)
-    with open(args.out.replace(".json", ".md"), "w") as f:
-        f.write(table + "\n")
-    print(table)
+    write_results(args.out, dict(total_steps=args.total_steps, rejax_env_steps_per_second=REJAX_SPS,
+                                 runs=rows), lines)
 
 
 if __name__ == "__main__":
