@@ -124,6 +124,7 @@ def test_population_memory_is_one_chunk_of_perturbations():
     (dict(population=15), "even population"),
     (dict(chunk=100), "divide the population"),
     (dict(sigma=0.0), "--sigma=0.0 is invalid"),
+    (dict(optimizer="adamm"), "--optimizer=adamm is invalid: name an optax optimiser"),
 ])
 def test_invalid_es_config_is_one_line(override, message):
     with pytest.raises(ConfigError, match=message) as e:
@@ -151,6 +152,14 @@ def test_openai_es_learns_cartpole(es_cartpole):
     r = es_cartpole.metrics["episode_return"]
     assert r.shape == (40, 2) and np.all(r[-1] > 2 * r[0])
     assert not np.allclose(r[:, 0], r[:, 1])  # different seeds, different runs
+
+
+def test_es_sweeps_vmapped_hyperparameters_with_any_optax_optimiser():
+    r = rlx.sweep("es", "CartPole-v1", grid=dict(lr=[0.01, 0.1]), num_seeds=1, total_steps=32 * 500 * 6,
+                  chunks=1, eval_episodes=0, show_progress=False,
+                  overrides=dict(population=32, optimizer="adamw", unroll=1))
+    assert r.summary["compiles"] == 1 and r.curves.shape == (6, 2, 1)
+    assert not np.allclose(r.curves[:, 0], r.curves[:, 1])  # the learning rates act
 
 
 def test_evosax_adapter_maximises_returns_and_checkpoints(tmp_path):

@@ -68,7 +68,7 @@ class ESConfig(PopulationConfig):
     population: int = static_field(256)  # members per generation (even when antithetic)
     antithetic: bool = static_field(True)
     fitness_shaping: Literal["centered_rank", "z_score", "raw"] = static_field("centered_rank")
-    optimizer: Literal["adam", "sgd"] = static_field("adam")
+    optimizer: str = static_field("adam")  # any optax optimiser taking a learning rate: adam, sgd, adamw, lion, ...
 
 
 @pytree_dataclass
@@ -109,6 +109,8 @@ def validate(c) -> None:
     else:
         check(c.population >= 2, "population", c.population, "it must be at least 2")
     if isinstance(c, ESConfig):
+        check(callable(getattr(optax, c.optimizer, None)) and "learning_rate" in _parameters(c.optimizer),
+              "optimizer", c.optimizer, "name an optax optimiser that takes a learning rate (adam, sgd, adamw, lion, ...)")
         check_positive(c, "sigma_min")
         check(0 < c.sigma_decay <= 1, "sigma_decay", c.sigma_decay, "it must lie in (0, 1]")
         check_nonnegative(c, "weight_decay")
@@ -119,6 +121,13 @@ def validate(c) -> None:
           f"it must divide the population ({pop}), or be 0")
     if isinstance(c, EvosaxConfig):
         _evosax_class(c.strategy)
+
+
+def _parameters(optax_name: str):
+    try:
+        return inspect.signature(getattr(optax, optax_name)).parameters
+    except (TypeError, ValueError):
+        return {}
 
 
 def _evosax_class(name: str):
@@ -320,9 +329,7 @@ def build(config, env, env_params, total_steps: int) -> Agent:
     strategy = _make_evosax(config, theta0) if isinstance(config, EvosaxConfig) else None
 
     def tx(cfg):
-        if isinstance(cfg, ESConfig) and cfg.optimizer == "adam":
-            return optax.adam(cfg.lr)
-        return optax.sgd(cfg.lr)
+        return getattr(optax, config.optimizer)(cfg.lr) if isinstance(cfg, ESConfig) else optax.sgd(cfg.lr)
 
     def init(key, cfg) -> ESState:
         k_net, k_run = jax.random.split(key)
