@@ -38,6 +38,7 @@ from jax.flatten_util import ravel_pytree
 
 from rlx.algos.base import Agent, ConfigError, check, check_nonnegative, check_positive
 from rlx.core import running_stats
+from rlx.core.sharding import along_members
 from rlx.core.pytree import pytree_dataclass, static_field
 from rlx.envs import Box, Discrete
 from rlx.nets import MLP
@@ -218,10 +219,7 @@ def evaluate_population(member: Callable, pop: int, chunk: int) -> Rollouts:
     side (``lax.map`` over ``pop/chunk`` rows). Inside a mesh with a ``members`` axis the
     members of a row are sharded over it."""
     rows = pop // chunk
-    idx = jnp.arange(pop).reshape(chunk, rows).T  # row r holds members r, r + rows, ...
-    mesh = jax.sharding.get_abstract_mesh()
-    if "members" in getattr(mesh, "axis_names", ()):
-        idx = jax.lax.with_sharding_constraint(idx, jax.sharding.PartitionSpec(None, "members"))
+    idx = along_members(jnp.arange(pop).reshape(chunk, rows).T, axis=1)  # row r: members r, r + rows, ...
     ret, length, n, s1, s2 = jax.lax.map(jax.vmap(member), idx)
     order = lambda x: x.T.reshape(pop)  # noqa: E731
     return Rollouts(order(ret), order(length), n.sum(), s1.sum((0, 1)), s2.sum((0, 1)))
