@@ -154,6 +154,22 @@ def test_openai_es_learns_cartpole(es_cartpole):
     assert not np.allclose(r[:, 0], r[:, 1])  # different seeds, different runs
 
 
+def test_ars_linear_policies_v2_and_v1():
+    """The paper's zero-initialised linear policy: V2 (state normalisation) solves
+    MountainCarContinuous, whose velocity (~0.07) a raw linear map barely sees; V1
+    (raw states) solves CartPole."""
+    v2 = rlx.train("ars", "MountainCarContinuous-v0", num_seeds=2, total_steps=32 * 999 * 60, chunks=1,
+                   eval_episodes=5, show_progress=False,
+                   overrides=dict(hidden=(), directions=16, top=8, sigma=0.5, lr=0.05))
+    assert v2.summary["final_return_mean"] >= 90, v2.summary["final_return_per_seed"]
+    assert float(np.abs(v2.state.obs_stats.mean).max()) > 0.01  # the statistics moved
+    v1 = rlx.train("ars", "CartPole-v1", num_seeds=2, total_steps=32 * 500 * 30, chunks=1, eval_episodes=5,
+                   show_progress=False,
+                   overrides=dict(hidden=(), directions=16, top=8, sigma=0.1, lr=0.05, normalize_obs=False))
+    assert v1.summary["final_return_mean"] >= 475, v1.summary["final_return_per_seed"]
+    np.testing.assert_array_equal(v1.state.obs_stats.mean, 0.0)  # V1 keeps none
+
+
 def test_es_sweeps_vmapped_hyperparameters_with_any_optax_optimiser():
     r = rlx.sweep("es", "CartPole-v1", grid=dict(lr=[0.01, 0.1]), num_seeds=1, total_steps=32 * 500 * 6,
                   chunks=1, eval_episodes=0, show_progress=False,
