@@ -1,4 +1,4 @@
-"""Policy-gradient and value losses (means over the batch)."""
+"""Policy-gradient, value and distributional-TD losses."""
 
 from __future__ import annotations
 
@@ -42,3 +42,23 @@ def value_loss(
 def normalize_advantages(adv: jax.Array) -> jax.Array:
     """(A - mean A) / (std A + 1e-8)."""
     return (adv - adv.mean()) / (adv.std() + 1e-8)
+
+
+def categorical_projection(probs: jax.Array, reward: jax.Array, discount: jax.Array,
+                           support: jax.Array) -> jax.Array:
+    """C51's target (Bellemare et al. 2017): the distribution of ``r + d·Z``, ``Z`` with masses
+    ``probs [B, K]`` on ``support [K]`` (evenly spaced), projected back onto the support.
+    Atom ``j`` lands at ``b_j = (clip(r + d z_j, z_0, z_{K−1}) − z_0) / Δz`` and is split
+    between its two neighbours in proportion to closeness: ``m_i = Σ_j p_j max(0, 1 − |b_j − i|)``
+    (scatter-added to ``⌊b_j⌋`` and ``⌊b_j⌋ + 1``: O(B·K))."""
+    chex.assert_rank([probs, reward, discount, support], [2, 1, 1, 1])
+    k = support.shape[0]
+    v_min, v_max = support[0], support[-1]
+    tz = jnp.clip(reward[:, None] + discount[:, None] * support[None, :], v_min, v_max)
+    b = (tz - v_min) / ((v_max - v_min) / (k - 1))  # [B, K]
+    lower = jnp.clip(jnp.floor(b), 0, k - 1)
+    w_upper = b - lower  # in [0, 1); the lower neighbour gets 1 − w_upper (all of it when b is an atom)
+    rows = jnp.arange(b.shape[0])[:, None]
+    lo, hi = lower.astype(jnp.int32), jnp.minimum(lower + 1, k - 1).astype(jnp.int32)
+    m = jnp.zeros_like(probs).at[rows, lo].add(probs * (1.0 - w_upper))
+    return m.at[rows, hi].add(probs * w_upper)

@@ -39,10 +39,11 @@ class Replay(NamedTuple):
 class Sample(NamedTuple):
     obs: jax.Array
     action: jax.Array
-    reward: jax.Array
-    terminated: jax.Array
-    next_obs: jax.Array
-    valid: jax.Array  # False where the next observation is unknown (truncation, newest slot)
+    reward: jax.Array  # n-step return Σ_{k<m} γ^k r_{t+k} (m ≤ n steps, fewer where the episode ended)
+    terminated: jax.Array  # the episode terminated within those m steps
+    discount: jax.Array  # γ^m, or 0 where it terminated: the target is reward + discount · V(next_obs)
+    next_obs: jax.Array  # the observation m steps on
+    valid: jax.Array  # False where the next observation is unknown (truncation, not written yet)
     index: jax.Array  # [batch, 2] (slot, stream)
 
 
@@ -78,16 +79,45 @@ def add(buf: Replay, obs, action, reward, terminated, truncated) -> Replay:
     )
 
 
-def sample(buf: Replay, key, batch_size: int) -> Sample:
-    """``batch_size`` transitions drawn uniformly (with replacement) from the filled
-    slots and streams; ``next_obs`` is rebuilt from the following slot."""
+def draw_uniform(buf: Replay, key, batch_size: int) -> tuple[jax.Array, jax.Array]:
+    """(slots, streams) of ``batch_size`` transitions drawn uniformly, with replacement,
+    from the filled slots and all streams."""
     capacity, num_envs = buf.obs.shape[:2]
     k_t, k_e = jax.random.split(key)
     oldest = jnp.where(buf.size == capacity, buf.ptr, 0)
     t = (oldest + jax.random.randint(k_t, (batch_size,), 0, jnp.maximum(buf.size, 1))) % capacity
-    e = jax.random.randint(k_e, (batch_size,), 0, num_envs)
-    nt = (t + 1) % capacity
-    newest = (buf.ptr - 1) % capacity
-    valid = (buf.size > 1) & (t != newest) & ~buf.truncated[t, e]
-    return Sample(buf.obs[t, e], buf.action[t, e], buf.reward[t, e], buf.terminated[t, e],
-                  buf.obs[nt, e], valid, jnp.stack([t, e], axis=1))
+    return t, jax.random.randint(k_e, (batch_size,), 0, num_envs)
+
+
+def gather(buf: Replay, t: jax.Array, e: jax.Array, n: int = 1, gamma=1.0) -> Sample:
+    """The ``n``-step transitions starting at slots ``t`` of streams ``e``.
+
+    Rewards are summed over ``m = n`` slots, or up to and including the slot where
+    the episode ended; the next observation is slot ``t + m``'s. A truncation
+    inside the window, or a window that runs past the newest slot, makes the
+    transition invalid (its next observation is not stored / not written yet).
+    """
+    capacity = buf.obs.shape[0]
+    oldest = jnp.where(buf.size == capacity, buf.ptr, 0)
+    age = (t - oldest) % capacity  # 0 = oldest, size − 1 = newest
+    k = jnp.arange(n)
+    slots = (t[:, None] + k) % capacity  # [B, n]
+    known = age[:, None] + k <= buf.size - 1
+    term = buf.terminated[slots, e[:, None]] & known
+    trunc = buf.truncated[slots, e[:, None]] & known
+    ended = term | trunc
+    alive = jnp.cumsum(ended, axis=1) - ended == 0  # no end before step k
+    reward = jnp.sum(jnp.where(alive & known, gamma ** k * buf.reward[slots, e[:, None]], 0.0), axis=1)
+    m = jnp.where(ended.any(axis=1), jnp.argmax(ended, axis=1) + 1, n)
+    terminal = jnp.any(alive & term, axis=1)
+    truncated = jnp.any(alive & trunc & ~term, axis=1)
+    valid = (buf.size > 1) & ~truncated & (terminal | (age + m <= buf.size - 1))
+    discount = jnp.where(terminal, 0.0, gamma ** m.astype(jnp.float32))
+    return Sample(buf.obs[t, e], buf.action[t, e], reward, terminal, discount, buf.obs[(t + m) % capacity, e],
+                  valid, jnp.stack([t, e], axis=1))
+
+
+def sample(buf: Replay, key, batch_size: int, n: int = 1, gamma=1.0) -> Sample:
+    """``batch_size`` uniformly drawn ``n``-step transitions (``draw_uniform`` + ``gather``)."""
+    t, e = draw_uniform(buf, key, batch_size)
+    return gather(buf, t, e, n, gamma)

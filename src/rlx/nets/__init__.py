@@ -1,5 +1,6 @@
-"""flax.linen modules: MLP torso and actor-critic heads."""
+"""flax.linen modules: MLP torso, actor-critic heads, Q-networks (Nature CNN, dueling, C51)."""
 
 from rlx.nets.mlp import MLP, ActorCritic
+from rlx.nets.q import NatureCNN, QNetwork
 
-__all__ = ["MLP", "ActorCritic"]
+__all__ = ["MLP", "ActorCritic", "NatureCNN", "QNetwork"]
