@@ -1,6 +1,8 @@
 """DQN throughput on CartPole-v1: env-steps/s and gradient-steps/s at 1 and 8 seeds,
-each in a fresh process, with the CartPole preset (4 envs, one gradient step of
-128 transitions per vectorised step: replay ratio 1/4), 100k steps per seed.
+each in a fresh process, 100k steps per seed, 4 envs and one gradient step of 128
+transitions per vectorised step (replay ratio 1/4): the CartPole preset
+(prioritised replay, 3-step returns, Double DQN) and the same without prioritised
+replay and n-step returns ("vanilla": Double DQN, uniform replay, as rejax's DQN).
 
     python scripts/bench_dqn.py [--total-steps 100000] [--out scripts/results/bench_dqn.json]
 
@@ -20,11 +22,12 @@ REJAX_SPS = 664.0
 CHILD = r"""
 import json, sys
 import rlx
-seeds, total = int(sys.argv[1]), int(sys.argv[2])
+seeds, total, variant = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+over = dict(prioritized=False, n_step=1) if variant == "vanilla" else {}
 r = rlx.train("dqn", "CartPole-v1", num_seeds=seeds, total_steps=total, eval_episodes=10,
-              show_progress=False)
+              show_progress=False, overrides=over)
 s = r.summary
-print(json.dumps(dict(seeds=seeds, env_steps_per_second=s["env_steps_per_second"],
+print(json.dumps(dict(variant=variant, seeds=seeds, env_steps_per_second=s["env_steps_per_second"],
                       gradient_steps_per_second=s["updates"] * seeds / s["train_seconds"],
                       compile_seconds=s["compile_seconds"], train_seconds=s["train_seconds"],
                       final_return_mean=s["final_return_mean"],
@@ -37,13 +40,14 @@ def main() -> None:
     ap.add_argument("--total-steps", type=int, default=100_000)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "bench_dqn.json"))
     args = ap.parse_args()
-    rows = [run_child(CHILD, seeds, args.total_steps) for seeds in (1, 8)]
+    rows = [run_child(CHILD, seeds, args.total_steps, variant) for variant in ("vanilla", "preset")
+            for seeds in (1, 8)]
     for r in rows:
         r["vs_rejax"] = r["env_steps_per_second"] / REJAX_SPS
-    lines = ["| seeds | env-steps/s | × rejax (664) | gradient steps/s | compile s | final return |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| variant | seeds | env-steps/s | × rejax (664) | gradient steps/s | compile s | final return |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['seeds']} | {r['env_steps_per_second']:,.0f} | {r['vs_rejax']:.1f} | "
+        lines.append(f"| {r['variant']} | {r['seeds']} | {r['env_steps_per_second']:,.0f} | {r['vs_rejax']:.1f} | "
                      f"{r['gradient_steps_per_second']:,.0f} | {r['compile_seconds']:.1f} | "
                      f"{r['final_return_mean']:.1f} |")
     write_results(args.out, dict(total_steps=args.total_steps, rejax_env_steps_per_second=REJAX_SPS,

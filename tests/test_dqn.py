@@ -159,10 +159,12 @@ def short_run(tmp_path_factory):
 
 
 def test_dqn_learns_cartpole(short_run):
-    """30k steps, 2 seeds (measured: evaluation 125 and 102; a random policy scores ~22)."""
+    """30k steps, 2 seeds, the CartPole preset with prioritised replay and 3-step returns
+    (measured: evaluation 286 and 140, training returns 294 over the last 20 updates;
+    a random policy scores ~22)."""
     curve = short_run.metrics["episode_return"].mean(axis=1)
-    assert short_run.summary["final_return_mean"] >= 80, short_run.summary["final_return_per_seed"]
-    assert curve[-20:].mean() >= 80
+    assert short_run.summary["final_return_mean"] >= 150, short_run.summary["final_return_per_seed"]
+    assert curve[-20:].mean() >= 150
     assert float(short_run.metrics["epsilon"][-1, 0]) == pytest.approx(0.01)  # the CartPole preset
 
 

@@ -28,9 +28,10 @@ ALGORITHMS: dict[str, Algorithm] = {
         presets={"CartPole-v1": dict(num_envs=8, anneal_lr=True, ent_coef=0.0)},
     ),
     "dqn": Algorithm(
-        "dqn", "Deep Q-network (replay, target network, Huber loss, Double DQN)", dqn.DQNConfig,
+        "dqn", "Deep Q-network (Double, dueling, n-step, prioritised replay, C51; Nature CNN)", dqn.DQNConfig,
         dqn.build, dqn.validate, "CartPole-v1", 100_000,
-        presets={"CartPole-v1": dict(eps_fraction=0.1, eps_end=0.01, lr=5e-4, tau=0.01, target_every=1)},
+        presets={"CartPole-v1": dict(eps_fraction=0.1, eps_end=0.01, lr=5e-4, tau=0.01, target_every=1,
+                                     prioritized=True, n_step=3)},
     ),
     "reinforce": Algorithm(
         "reinforce", "REINFORCE (reward-to-go, value baseline)", pg.ReinforceConfig, pg.build,
