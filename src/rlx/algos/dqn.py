@@ -26,7 +26,7 @@ weights its loss by ``(N P(i))^−β / max_batch``, β annealed linearly to 1.
 The target network moves towards the online one every ``target_every`` updates,
 ``θ⁻ ← (1 − τ) θ⁻ + τ θ`` (``τ = 1``: the periodic hard copy). The replay ratio
 is ``gradient_steps / (num_envs · train_every)`` gradient steps per environment
-step. Image observations (``[H, W, C]``) get the Nature-CNN torso.
+step. Image observations (``[H, W, C]``) get a convolutional torso (``rlx.nets.q``).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from rlx.core.pytree import pytree_dataclass, static_field
 from rlx.envs import Box, Discrete, for_training
 from rlx.envs.core import episode_metrics
 from rlx.nets import QNetwork
+from rlx.nets.q import image_torso
 
 
 @pytree_dataclass
@@ -76,7 +77,7 @@ class DQNConfig:
     alpha: float = 0.6  # priority exponent
     beta_start: float = 0.4  # importance-sampling exponent, annealed linearly to 1
     priority_eps: float = 1e-6  # added to every priority
-    torso: Literal["auto", "mlp", "cnn"] = static_field("auto")  # auto: CNN for [H, W, C] images
+    torso: Literal["auto", "mlp", "nature", "minatar"] = static_field("auto")  # auto: a CNN for [H, W, C] images
 
 
 def validate(c: DQNConfig) -> None:
@@ -139,10 +140,12 @@ def build(config: DQNConfig, env, env_params, total_steps: int) -> Agent:
     if not isinstance(obs_space, Box):
         raise ConfigError(f"{env.name} has {type(obs_space).__name__} observations; DQN needs Box observations")
     n_actions, n_envs = act_space.n, config.num_envs
-    torso = config.torso if config.torso != "auto" else ("cnn" if len(obs_space.shape) == 3 else "mlp")
-    if torso == "cnn" and len(obs_space.shape) != 3:
-        raise ConfigError(f"--torso cnn needs [H, W, C] image observations; {env.name} has shape {obs_space.shape}")
-    model = QNetwork(n_actions, tuple(config.hidden), config.activation, torso, config.dueling, config.atoms)
+    image = len(obs_space.shape) == 3
+    torso = config.torso if config.torso != "auto" else (image_torso(obs_space.shape) if image else "mlp")
+    if torso != "mlp" and not image:
+        raise ConfigError(f"--torso {torso} needs [H, W, C] image observations; {env.name} has shape {obs_space.shape}")
+    model = QNetwork(n_actions, tuple(config.hidden), config.activation, torso=torso, dueling=config.dueling,
+                     atoms=config.atoms, obs_rank=len(obs_space.shape))
     capacity = config.buffer_size // n_envs
     distributional = config.atoms > 1
 

@@ -14,13 +14,15 @@ from rlx.envs.registry import UnknownEnvironmentError, make, register, registere
 from rlx.envs.spaces import Box, Discrete
 from rlx.envs import pixels  # noqa: F401,E402  (registers PixelCartPole-v1 and Catch-v0)
 from rlx.envs.pixels import (  # noqa: E402
-    ActionRepeat, ClipReward, FrameStack, Grayscale, NoopReset, Resize, atari_preprocessing,
+    ActionRepeat, ClipReward, FrameStack, Grayscale, NoopReset, Resize, StickyActions, atari_preprocessing,
 )
+from rlx.envs import minatar  # noqa: F401,E402  (registers the MinAtar games)
 from rlx.envs.discretize import Discretize  # noqa: E402  (the function stays rlx.envs.discretize.discretize)
 
 __all__ = [
     "AutoReset", "Box", "Discrete", "Environment", "EpisodeStats", "TimeLimit", "TimeStep",
     "UnknownEnvironmentError", "Wrapper", "for_training", "make", "register", "registered", "spec",
 ]
-__all__ += ["ActionRepeat", "ClipReward", "FrameStack", "Grayscale", "NoopReset", "Resize", "atari_preprocessing"]
+__all__ += ["ActionRepeat", "ClipReward", "FrameStack", "Grayscale", "NoopReset", "Resize", "StickyActions",
+            "atari_preprocessing"]
 __all__ += ["Discretize"]

@@ -367,14 +367,47 @@ class NoopReset(Wrapper):
         return state, ts0._replace(obs=obs, info=info)
 
 
+class StickyActionsState(NamedTuple):
+    env_state: Any
+    last_action: jax.Array
+
+
+class StickyActions(Wrapper):
+    """With probability ``p`` the environment repeats the previously executed action
+    instead of the agent's (Machado et al. 2018: p = 0.25 for the ALE; MinAtar's
+    default is 0.1). The first step of an episode follows ``0`` as the previous action."""
+
+    def __init__(self, env: Environment, p: float):
+        super().__init__(env)
+        if not 0.0 <= float(p) <= 1.0:
+            raise ValueError(f"StickyActions needs p in [0, 1], got {p}")
+        self.p = float(p)
+
+    def reset(self, key, params):
+        state, ts = self.env.reset(key, params)
+        a0 = jnp.zeros(self.env.action_space(params).shape, jnp.int32)
+        return StickyActionsState(state, a0), ts
+
+    def step(self, key, state, action, params):
+        k_stick, k_env = jax.random.split(key)
+        action = jnp.asarray(action, jnp.int32)
+        action = jnp.where(jax.random.uniform(k_stick) < self.p, state.last_action, action)
+        env_state, ts = self.env.step(k_env, state.env_state, action, params)
+        return StickyActionsState(env_state, action), ts
+
+
 def atari_preprocessing(env: Environment, *, action_repeat: int = 4, max_pool: bool = True,
                         grayscale: bool = True, size: tuple[int, int] | None = None,
                         resize_method: str = "area", frame_stack: int = 4,
-                        clip_reward: bool = True, noop_max: int = 0, noop_action: Any = 0) -> Environment:
-    """The Nature-DQN pipeline, inside out: ``NoopReset`` → ``ActionRepeat`` (max-pooled
-    on the raw frames) → ``Grayscale`` → ``Resize`` → ``FrameStack`` → ``ClipReward``.
+                        clip_reward: bool = True, noop_max: int = 0, noop_action: Any = 0,
+                        sticky: float = 0.0) -> Environment:
+    """The Nature-DQN pipeline, inside out: ``StickyActions`` (per frame) → ``NoopReset`` →
+    ``ActionRepeat`` (max-pooled on the raw frames) → ``Grayscale`` → ``Resize`` →
+    ``FrameStack`` → ``ClipReward``.
     Each stage is skipped when its option is off (0, ``None`` or ``False``). Pass the
     result to a learner, which adds ``AutoReset`` and ``EpisodeStats`` outside."""
+    if sticky:
+        env = StickyActions(env, sticky)
     if noop_max:
         env = NoopReset(env, noop_max, noop_action)
     if action_repeat > 1:

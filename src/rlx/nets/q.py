@@ -32,24 +32,52 @@ class NatureCNN(nn.Module):
         return x.reshape(batch + (self.features,))
 
 
+class MinAtarCNN(nn.Module):
+    """Young & Tian (2019): conv 16×3×3 stride 1 (VALID), dense 128, ReLU after each; for
+    small boards such as MinAtar's 10 × 10 × C (inputs are cast to float, not rescaled)."""
+
+    features: int = 128
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        batch = x.shape[:-3]
+        x = x.astype(jnp.float32).reshape((-1,) + x.shape[-3:])
+        init = scaled_init(np.sqrt(2))
+        x = nn.relu(nn.Conv(16, (3, 3), (1, 1), padding="VALID", kernel_init=init)(x))
+        x = nn.relu(nn.Dense(self.features, kernel_init=init)(x.reshape(x.shape[0], -1)))
+        return x.reshape(batch + (self.features,))
+
+
+TORSOS = {"nature": NatureCNN, "minatar": MinAtarCNN}
+
+
+def image_torso(shape) -> str:
+    """The convolutional torso for ``[H, W, C]`` images: Nature's for frames of 36 px or more
+    a side (its three convolutions need that), MinAtar's below."""
+    return "nature" if min(shape[0], shape[1]) >= 36 else "minatar"
+
+
 class QNetwork(nn.Module):
     """``Q(s, ·)``: ``[..., n_actions]``, or with ``atoms > 1`` the logits ``[..., n_actions, atoms]``
     of a categorical return distribution (C51). ``dueling``: ``Q = V + A − mean_a A`` (Wang et
-    al. 2016; per atom for C51). The torso is an MLP of ``hidden`` widths, or ``NatureCNN``."""
+    al. 2016; per atom for C51). The torso is an MLP of ``hidden`` widths, ``NatureCNN`` or
+    ``MinAtarCNN``."""
 
     n_actions: int
     hidden: Sequence[int] = (128, 128)
     activation: str = "relu"
-    torso: str = "mlp"  # "mlp" | "cnn"
+    torso: str = "mlp"  # "mlp" | "nature" | "minatar"
+    obs_rank: int = 1  # dimensions of one observation (the MLP flattens them)
     dueling: bool = False
     atoms: int = 1
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> jax.Array:
-        if self.torso == "cnn":
-            x = NatureCNN()(obs)
+        if self.torso in TORSOS:
+            x = TORSOS[self.torso]()(obs)
         else:
             x = obs.astype(jnp.float32)
+            x = x.reshape(x.shape[:x.ndim - self.obs_rank] + (-1,))
             for width in self.hidden:
                 x = ACTIVATIONS[self.activation](nn.Dense(width, kernel_init=scaled_init(np.sqrt(2)))(x))
         shape = x.shape[:-1] + (self.n_actions, self.atoms)
