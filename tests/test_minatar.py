@@ -1,5 +1,6 @@
-"""MinAtar Breakout against the reference ``minatar`` package: from the same state and
-actions, the boards, rewards and terminations agree step for step; sticky actions."""
+"""MinAtar Breakout and SpaceInvaders against the reference ``minatar`` package: from the
+same state and actions, the boards, rewards and terminations agree step for step;
+sticky actions; DQN on the boards."""
 
 import jax
 import jax.numpy as jnp
@@ -7,10 +8,11 @@ import numpy as np
 import pytest
 
 import rlx
-from rlx.envs.minatar import Breakout, BreakoutState
+from rlx.envs.minatar import Breakout, BreakoutState, SpaceInvaders, SpaceInvadersParams, SpaceInvadersState
 from rlx.envs.pixels import StickyActions
 
 minatar_breakout = pytest.importorskip("minatar.environments.breakout")
+minatar_invaders = pytest.importorskip("minatar.environments.space_invaders")
 
 FULL_ACTIONS = (0, 1, 3)  # rlx's no-op, left, right in MinAtar's full action set
 
@@ -56,6 +58,44 @@ def test_breakout_matches_the_reference_step_for_step():
                 break
     # measured: 2098 steps, 34 bricks, 15 episodes, 2 refills: every rule was exercised
     assert steps > 1500 and rewards > 20 and episodes >= 3 and refills >= 1, (steps, rewards, episodes, refills)
+
+
+def invaders_from_reference(ref) -> SpaceInvadersState:
+    i = lambda v: jnp.asarray(v, jnp.int32)  # noqa: E731
+    b = lambda m: jnp.asarray(m == 1)  # noqa: E731
+    return SpaceInvadersState(i(ref.pos), b(ref.alien_map), b(ref.f_bullet_map), b(ref.e_bullet_map),
+                              i(ref.alien_dir), i(ref.enemy_move_interval), i(ref.alien_move_timer),
+                              i(ref.alien_shot_timer), i(ref.shot_timer), i(ref.ramp_index))
+
+
+def test_space_invaders_matches_the_reference_step_for_step():
+    env, params = SpaceInvaders(), SpaceInvadersParams()
+    step = jax.jit(lambda s, a: env.step(jax.random.key(0), s, a, params))
+    s0, ts0 = env.reset(jax.random.key(0), params)
+    ref = minatar_invaders.Env()
+    np.testing.assert_array_equal(np.asarray(ts0.obs, bool), ref.state())  # the reset is deterministic
+    rng = np.random.default_rng(1)
+    steps = rewards = episodes = waves = 0
+    for episode in range(10):
+        ref = minatar_invaders.Env()
+        if episode % 2:  # a thin wave, so that clearing it (new wave, speed-up) happens
+            ref.alien_map[0:4, 2:8] = rng.random((4, 6)) < 0.15
+            ref.alien_map[0, 2] = 1
+        s = invaders_from_reference(ref)
+        for t in range(1500):
+            a = int(rng.choice(4, p=[0.1, 0.25, 0.25, 0.4]))  # rlx: no-op, left, right, fire
+            r_ref, done_ref = ref.act((0, 1, 3, 5)[a])
+            s, ts = step(s, a)
+            np.testing.assert_array_equal(np.asarray(ts.obs, bool), ref.state(), err_msg=f"episode {episode} step {t}")
+            assert float(ts.reward) == r_ref and bool(ts.terminated) == done_ref, (episode, t)
+            assert int(s.move_interval) == ref.enemy_move_interval and int(s.ramp) == ref.ramp_index
+            steps, rewards = steps + 1, rewards + r_ref
+            if done_ref:
+                episodes += 1
+                break
+        waves += ref.ramp_index
+    # measured: 735 steps, 50 aliens hit, 10 episodes, one wave cleared (with its speed-up)
+    assert steps > 500 and rewards > 30 and episodes >= 5 and waves >= 1, (steps, rewards, episodes, waves)
 
 
 def test_reset_starts_in_either_corner_and_registered_env_is_sticky():

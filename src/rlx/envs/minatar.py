@@ -2,7 +2,8 @@
 
 ``rlx.make("Breakout-MinAtar")`` gives the game with MinAtar's defaults: sticky
 actions with probability 0.1 and the minimal action set (no-op, left, right);
-``rlx.make("Breakout-MinAtar", sticky=0.0)`` turns stickiness off. Observations are
+``rlx.make("Breakout-MinAtar", sticky=0.0)`` turns stickiness off. Breakout and
+SpaceInvaders are here (``-MinAtar`` names). Observations are
 ``uint8 [10, 10, C]`` 0/1 channel maps (one byte per cell in a replay buffer). The
 rules follow the reference ``minatar`` package, which the tests step side by side.
 """
@@ -106,9 +107,115 @@ class Breakout(Environment):
         return spaces.Discrete(3)
 
 
-def breakout(sticky: float = 0.1) -> Environment:
-    """Breakout with MinAtar's sticky actions (``sticky = 0``: none)."""
-    return StickyActions(Breakout(), sticky) if sticky else Breakout()
+@pytree_dataclass
+class SpaceInvadersParams:
+    """Whether the aliens speed up after each cleared wave (MinAtar's difficulty ramping)."""
+
+    ramping: bool = True
 
 
-register("Breakout-MinAtar", breakout, max_steps=10_000)
+class SpaceInvadersState(NamedTuple):
+    pos: jax.Array  # cannon column (row 9)
+    aliens: jax.Array  # [10, 10] bool
+    bullets: jax.Array  # [10, 10] bool, the cannon's, moving up
+    enemy_bullets: jax.Array  # [10, 10] bool, moving down
+    alien_dir: jax.Array  # -1 left, +1 right
+    move_interval: jax.Array  # steps between alien moves (12, down to 6 with ramping)
+    move_timer: jax.Array
+    alien_shot_timer: jax.Array
+    cannon_timer: jax.Array  # steps until the cannon may fire again
+    ramp: jax.Array  # waves cleared with a speed-up
+
+
+class SpaceInvaders(Environment):
+    """MinAtar Space Invaders. Channels: cannon, alien, alien moving left, alien moving
+    right, cannon bullet, alien bullet. A 4 × 6 block of aliens steps sideways every
+    ``move_interval`` steps (sooner when few are left), dropping a row and turning at a
+    wall; every 10 steps the alien nearest the cannon's column fires from its lowest
+    cell. The cannon moves or fires (cool-down 5 steps); each alien hit gives +1. The
+    episode terminates when an alien bullet or an alien reaches the cannon, or the
+    aliens reach the bottom row at a turn. A cleared wave is replaced, and with
+    ``ramping`` the aliens then move one step more often (down to every 6 steps).
+    Actions: 0 no-op, 1 left, 2 right, 3 fire."""
+
+    name = "SpaceInvaders-MinAtar"
+    channels = ("cannon", "alien", "alien_left", "alien_right", "friendly_bullet", "enemy_bullet")
+
+    def default_params(self) -> SpaceInvadersParams:
+        return SpaceInvadersParams()
+
+    @staticmethod
+    def wave() -> jax.Array:
+        return jnp.zeros((10, 10), bool).at[0:4, 2:8].set(True)
+
+    def observe(self, s: SpaceInvadersState) -> jax.Array:
+        u8 = lambda m: m.astype(jnp.uint8)  # noqa: E731
+        left = s.alien_dir < 0
+        cannon = jnp.zeros((10, 10), bool).at[9, s.pos].set(True)
+        return jnp.stack([u8(cannon), u8(s.aliens), u8(s.aliens & left), u8(s.aliens & ~left),
+                          u8(s.bullets), u8(s.enemy_bullets)], axis=-1)
+
+    def reset(self, key, params):
+        i32 = lambda v: jnp.asarray(v, jnp.int32)  # noqa: E731
+        empty = jnp.zeros((10, 10), bool)
+        s = SpaceInvadersState(i32(5), self.wave(), empty, empty, i32(-1), i32(12), i32(12), i32(10), i32(0),
+                               i32(0))
+        false = jnp.zeros((), bool)
+        return s, TimeStep(self.observe(s), jnp.zeros((), jnp.float32), false, false, {})
+
+    def step(self, key, s: SpaceInvadersState, action, params):
+        a = jnp.asarray(action, jnp.int32).reshape(())
+        fire = (a == 3) & (s.cannon_timer == 0)
+        pos = jnp.clip(s.pos + jnp.where(a == 1, -1, jnp.where(a == 2, 1, 0)) * (a != 3), 0, 9)
+        bullets = s.bullets.at[9, pos].set(s.bullets[9, pos] | fire)
+        cannon_timer = jnp.where(fire, 5, s.cannon_timer)
+        bullets = jnp.zeros_like(bullets).at[:9].set(bullets[1:])  # up one row; the top row leaves
+        enemy = jnp.zeros_like(s.enemy_bullets).at[1:].set(s.enemy_bullets[:9])  # down one row
+        dead = enemy[9, pos] | s.aliens[9, pos]
+        # the aliens' move
+        aliens, alien_dir, move_timer = s.aliens, s.alien_dir, s.move_timer
+        move = move_timer == 0
+        at_wall = (aliens[:, 0].any() & (alien_dir < 0)) | (aliens[:, 9].any() & (alien_dir > 0))
+        turn = move & at_wall
+        dead = dead | (turn & aliens[9].any())
+        shifted = jnp.where(turn, jnp.roll(aliens, 1, axis=0), jnp.roll(aliens, alien_dir, axis=1))
+        aliens = jnp.where(move, shifted, aliens)
+        alien_dir = jnp.where(turn, -alien_dir, alien_dir)
+        move_timer = jnp.where(move, jnp.minimum(s.aliens.sum(), s.move_interval), move_timer)
+        dead = dead | (move & aliens[9, pos])
+        # the nearest alien column (ties: the lower column) fires from its lowest alien
+        shoot = s.alien_shot_timer == 0
+        cols = jnp.arange(10)
+        col = jnp.argmin(jnp.where(aliens.any(axis=0), jnp.abs(cols - pos) * 10 + cols, 1000))
+        row = 9 - jnp.argmax(aliens[::-1, col])
+        enemy = enemy.at[row, col].set(enemy[row, col] | (shoot & aliens.any()))
+        alien_shot_timer = jnp.where(shoot, 10, s.alien_shot_timer)
+        kill = aliens & bullets
+        aliens, bullets = aliens & ~kill, bullets & ~kill
+        # timers, and a new wave when this one is cleared
+        cleared = ~aliens.any()
+        speed_up = cleared & (s.move_interval > 6) & params.ramping
+        new = SpaceInvadersState(
+            pos, jnp.where(cleared, self.wave(), aliens), bullets, enemy, alien_dir,
+            s.move_interval - speed_up, move_timer - 1, alien_shot_timer - 1,
+            cannon_timer - (cannon_timer > 0), s.ramp + speed_up)
+        reward = kill.sum().astype(jnp.float32)
+        return new, TimeStep(self.observe(new), reward, dead, jnp.zeros((), bool), {})
+
+    def observation_space(self, params):
+        return spaces.box(0, 1, (10, 10, 6), jnp.uint8)
+
+    def action_space(self, params):
+        return spaces.Discrete(4)
+
+
+def _sticky(game):
+    def make(sticky: float = 0.1) -> Environment:
+        """The game with MinAtar's sticky actions (``sticky = 0``: none)."""
+        return StickyActions(game(), sticky) if sticky else game()
+
+    return make
+
+
+register("Breakout-MinAtar", _sticky(Breakout), max_steps=10_000)
+register("SpaceInvaders-MinAtar", _sticky(SpaceInvaders), max_steps=10_000)
