@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 
 import rlx
-from rlx.envs.minatar import Breakout, BreakoutState, SpaceInvaders, SpaceInvadersParams, SpaceInvadersState
+from rlx.envs.minatar import (Breakout, BreakoutState, Freeway, FreewayState, SpaceInvaders, SpaceInvadersParams,
+                               SpaceInvadersState)
 from rlx.envs.pixels import StickyActions
 
 minatar_breakout = pytest.importorskip("minatar.environments.breakout")
 minatar_invaders = pytest.importorskip("minatar.environments.space_invaders")
+minatar_freeway = pytest.importorskip("minatar.environments.freeway")
 
 FULL_ACTIONS = (0, 1, 3)  # rlx's no-op, left, right in MinAtar's full action set
 
@@ -96,6 +98,41 @@ def test_space_invaders_matches_the_reference_step_for_step():
         waves += ref.ramp_index
     # measured: 735 steps, 50 aliens hit, 10 episodes, one wave cleared (with its speed-up)
     assert steps > 500 and rewards > 30 and episodes >= 5 and waves >= 1, (steps, rewards, episodes, waves)
+
+
+def test_freeway_matches_the_reference_step_for_step():
+    """Car speeds are redrawn at random on each crossing: after a crossing the reference's
+    draw is copied in (rlx draws its own); everything else must agree as it is."""
+    env = Freeway()
+    step = jax.jit(lambda s, a, k: env.step(k, s, a, None))
+    rng = np.random.default_rng(2)
+    steps = crossings = hits = 0
+    for seed in range(3):
+        ref = minatar_freeway.Env()
+        ref.random = np.random.RandomState(seed)
+        ref.reset()
+        cars = np.array(ref.cars)
+        s = FreewayState(jnp.asarray(ref.pos), jnp.asarray(cars[:, 0]), jnp.asarray(cars[:, 2]), jnp.asarray(cars[:, 3]),
+                         jnp.asarray(ref.move_timer), jnp.asarray(ref.terminate_timer))
+        np.testing.assert_array_equal(np.asarray(env.observe(s), bool), ref.state())
+        for t in range(2600):
+            a = int(rng.choice(3, p=[0.2, 0.7, 0.1]))  # rlx: no-op, up, down
+            pos_before = ref.pos
+            r_ref, done_ref = ref.act((0, 2, 4)[a])
+            s, ts = step(s, a, jax.random.key(t))
+            obs, want = np.asarray(ts.obs, bool), ref.state()
+            if r_ref:  # copy the reference's redrawn speeds, then compare the whole board
+                cars = np.array(ref.cars)
+                s = s._replace(car_speed=jnp.asarray(cars[:, 3]), car_timer=jnp.asarray(cars[:, 2]))
+                obs = np.asarray(env.observe(s), bool)
+                crossings += 1
+            np.testing.assert_array_equal(obs, want, err_msg=f"seed {seed} step {t}")
+            assert float(ts.reward) == r_ref and bool(ts.done) == done_ref and not bool(ts.terminated)
+            hits += int(ref.pos == 9 and pos_before not in (9, 1) and not r_ref)
+            steps += 1
+            if done_ref:
+                break
+    assert steps == 3 * 2501 and crossings > 10 and hits > 10, (steps, crossings, hits)
 
 
 def test_reset_starts_in_either_corner_and_registered_env_is_sticky():

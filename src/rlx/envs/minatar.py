@@ -2,8 +2,8 @@
 
 ``rlx.make("Breakout-MinAtar")`` gives the game with MinAtar's defaults: sticky
 actions with probability 0.1 and the minimal action set (no-op, left, right);
-``rlx.make("Breakout-MinAtar", sticky=0.0)`` turns stickiness off. Breakout and
-SpaceInvaders are here (``-MinAtar`` names). Observations are
+``rlx.make("Breakout-MinAtar", sticky=0.0)`` turns stickiness off. Breakout,
+SpaceInvaders and Freeway are here (``-MinAtar`` names). Observations are
 ``uint8 [10, 10, C]`` 0/1 channel maps (one byte per cell in a replay buffer). The
 rules follow the reference ``minatar`` package, which the tests step side by side.
 """
@@ -209,6 +209,82 @@ class SpaceInvaders(Environment):
         return spaces.Discrete(4)
 
 
+@pytree_dataclass
+class FreewayParams:
+    """Freeway has no tunable physics; the params exist for the API."""
+
+
+class FreewayState(NamedTuple):
+    pos: jax.Array  # the chicken's row (column 4); 9 is the start, 0 the far side
+    car_x: jax.Array  # [8] column of the car on row i + 1
+    car_timer: jax.Array  # [8] steps until the car moves
+    car_speed: jax.Array  # [8] signed: ±1..5, a move every |speed| + 1 steps, in its sign's direction
+    move_timer: jax.Array  # steps until the chicken may move again
+    time_left: jax.Array  # 2500 steps per episode
+
+
+class Freeway(Environment):
+    """MinAtar Freeway. Channels: chicken, car, and five speed-coded car trails. The
+    chicken crosses eight lanes (rows 1-8) from row 9 to row 0, moving at most every 3
+    steps; reaching row 0 gives +1, sends it back to row 9 and redraws every car's speed
+    (1-5) and direction. A car moves one column every ``|speed| + 1`` steps, wrapping
+    around; a car on the chicken's cell sends it back to row 9. The episode lasts 2500
+    steps (MinAtar's only ending; reported as a truncation, since the clock is not in the
+    observation). Actions: 0 no-op, 1 up, 2 down."""
+
+    name = "Freeway-MinAtar"
+    channels = ("chicken", "car", "speed1", "speed2", "speed3", "speed4", "speed5")
+    time_limit = 2500
+
+    def default_params(self) -> FreewayParams:
+        return FreewayParams()
+
+    @staticmethod
+    def draw_speeds(key) -> jax.Array:
+        k_speed, k_dir = jax.random.split(key)
+        speed = jax.random.randint(k_speed, (8,), 1, 6)
+        return jnp.where(jax.random.bernoulli(k_dir, 0.5, (8,)), speed, -speed).astype(jnp.int32)
+
+    def observe(self, s: FreewayState) -> jax.Array:
+        rows = jnp.arange(8) + 1
+        back = (s.car_x - jnp.sign(s.car_speed)) % 10
+        obs = jnp.zeros((10, 10, 7), jnp.uint8).at[s.pos, 4, 0].set(1).at[rows, s.car_x, 1].set(1)
+        return obs.at[rows, back, 1 + jnp.abs(s.car_speed)].set(1)
+
+    def reset(self, key, params):
+        speed = self.draw_speeds(key)
+        i32 = lambda v: jnp.asarray(v, jnp.int32)  # noqa: E731
+        s = FreewayState(i32(9), jnp.zeros((8,), jnp.int32), jnp.abs(speed), speed, i32(3), i32(self.time_limit))
+        false = jnp.zeros((), bool)
+        return s, TimeStep(self.observe(s), jnp.zeros((), jnp.float32), false, false, {})
+
+    def step(self, key, s: FreewayState, action, params):
+        a = jnp.asarray(action, jnp.int32).reshape(())
+        can = s.move_timer == 0
+        moved = can & ((a == 1) | (a == 2))
+        pos = jnp.clip(s.pos + jnp.where(moved, jnp.where(a == 1, -1, 1), 0), 0, 9)
+        move_timer = jnp.where(moved, 3, s.move_timer)
+        crossed = pos == 0
+        new_speed = self.draw_speeds(key)
+        speed = jnp.where(crossed, new_speed, s.car_speed)
+        timer = jnp.where(crossed, jnp.abs(new_speed), s.car_timer)
+        pos = jnp.where(crossed, 9, pos)
+        lane = jnp.arange(8) + 1 == pos
+        go = timer == 0
+        x = jnp.where(go, (s.car_x + jnp.sign(speed)) % 10, s.car_x)
+        hit = jnp.any(lane & ((s.car_x == 4) | (go & (x == 4))))
+        new = FreewayState(jnp.where(hit, 9, pos), x, jnp.where(go, jnp.abs(speed), timer - 1), speed,
+                           move_timer - (move_timer > 0), s.time_left - 1)
+        return new, TimeStep(self.observe(new), crossed.astype(jnp.float32), jnp.zeros((), bool),
+                             new.time_left < 0, {})
+
+    def observation_space(self, params):
+        return spaces.box(0, 1, (10, 10, 7), jnp.uint8)
+
+    def action_space(self, params):
+        return spaces.Discrete(3)
+
+
 def _sticky(game):
     def make(sticky: float = 0.1) -> Environment:
         """The game with MinAtar's sticky actions (``sticky = 0``: none)."""
@@ -219,3 +295,4 @@ def _sticky(game):
 
 register("Breakout-MinAtar", _sticky(Breakout), max_steps=10_000)
 register("SpaceInvaders-MinAtar", _sticky(SpaceInvaders), max_steps=10_000)
+register("Freeway-MinAtar", _sticky(Freeway))  # ends itself after 2500 steps
