@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 
 import rlx
-from rlx.envs.minatar import (Breakout, BreakoutState, Freeway, FreewayState, SpaceInvaders, SpaceInvadersParams,
+from rlx.envs.minatar import (Asterix, AsterixParams, Breakout, BreakoutState, Freeway, FreewayState, SpaceInvaders, SpaceInvadersParams,
                                SpaceInvadersState)
 from rlx.envs.pixels import StickyActions
 
 minatar_breakout = pytest.importorskip("minatar.environments.breakout")
 minatar_invaders = pytest.importorskip("minatar.environments.space_invaders")
 minatar_freeway = pytest.importorskip("minatar.environments.freeway")
+minatar_asterix = pytest.importorskip("minatar.environments.asterix")
 
 FULL_ACTIONS = (0, 1, 3)  # rlx's no-op, left, right in MinAtar's full action set
 
@@ -135,6 +136,43 @@ def test_freeway_matches_the_reference_step_for_step():
     assert steps == 3 * 2501 and crossings > 10 and hits > 10, (steps, crossings, hits)
 
 
+def test_asterix_matches_the_reference_step_for_step():
+    """Spawns are random: the reference's next spawn is read off a copy of its generator and
+    placed with ``Asterix.place``; the rest of each step (``Asterix.advance``) must agree."""
+    env, params = Asterix(), AsterixParams()
+    advance = jax.jit(lambda s, a: env.advance(s, a, params))
+    place = jax.jit(Asterix.place)
+    rng = np.random.default_rng(3)
+    steps = rewards = episodes = ramps = 0
+    for seed in range(8):
+        ref = minatar_asterix.Env()
+        ref.random = np.random.RandomState(seed)
+        ref.reset()
+        s, ts = env.reset(jax.random.key(0), params)
+        np.testing.assert_array_equal(np.asarray(ts.obs, bool), ref.state())
+        for t in range(1500):
+            a = int(rng.integers(5))  # rlx: no-op, left, up, right, down
+            if ref.spawn_timer == 0:
+                twin = np.random.RandomState()
+                twin.set_state(ref.random.get_state())
+                right, gold = twin.rand() < 0.5, twin.rand() < 1 / 3
+                free = [i for i in range(8) if ref.entities[i] is None]
+                if free:
+                    s = place(s, free[twin.randint(len(free))], right, gold)
+                s = s._replace(spawn_timer=s.spawn_speed)
+            r_ref, done_ref = ref.act((0, 1, 2, 3, 4)[a])
+            s, ts = advance(s, a)
+            np.testing.assert_array_equal(np.asarray(ts.obs, bool), ref.state(), err_msg=f"seed {seed} step {t}")
+            assert float(ts.reward) == r_ref and bool(ts.terminated) == done_ref, (seed, t)
+            assert int(s.spawn_speed) == ref.spawn_speed and int(s.move_speed) == ref.move_speed
+            steps, rewards, ramps = steps + 1, rewards + r_ref, max(ramps, ref.ramp_index)
+            if done_ref:
+                episodes += 1
+                break
+    # measured: 636 steps, 9 treasures, 8 episodes, the difficulty ramp reached
+    assert steps > 500 and rewards > 5 and episodes >= 5 and ramps >= 1, (steps, rewards, episodes, ramps)
+
+
 def test_reset_starts_in_either_corner_and_registered_env_is_sticky():
     env, params = rlx.make("Breakout-MinAtar")
     states, ts = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(jax.random.key(0), 200), params)
@@ -172,3 +210,24 @@ def test_dqn_on_minatar_frames_with_each_torso():
     assert NatureCNN().apply(params, frames).shape == (2, 512)
     q = QNetwork(6, torso="nature", dueling=True, atoms=51)
     assert q.apply(q.init(jax.random.key(0), frames), frames).shape == (2, 6, 51)
+
+
+@pytest.mark.parametrize("name, channels, actions", [
+    ("Breakout-MinAtar", 4, 3), ("SpaceInvaders-MinAtar", 6, 4), ("Freeway-MinAtar", 7, 3), ("Asterix-MinAtar", 4, 5)])
+def test_registered_games_run_vmapped_with_random_actions(name, channels, actions):
+    env, params = rlx.make(name)
+    assert env.action_space(params).n == actions
+    env = rlx.envs.for_training(env)
+    keys = jax.random.split(jax.random.key(0), 16)
+    state, ts = jax.vmap(env.reset, in_axes=(0, None))(keys, params)
+
+    def body(carry, k):
+        state = carry
+        a = jax.random.randint(k, (16,), 0, actions)
+        state, ts = jax.vmap(env.step, in_axes=(0, 0, 0, None))(jax.random.split(k, 16), state, a, params)
+        return state, (ts.reward, ts.obs.sum(axis=(1, 2)))
+
+    state, (rewards, counts) = jax.jit(lambda s: jax.lax.scan(body, s, jax.random.split(jax.random.key(1), 300)))(state)
+    assert ts.obs.shape == (16, 10, 10, channels) and ts.obs.dtype == jnp.uint8
+    assert np.all(np.asarray(counts[..., 0]) == 1)  # exactly one player / cannon / chicken cell
+    assert np.all(np.asarray(rewards) >= 0)

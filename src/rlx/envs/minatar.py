@@ -3,7 +3,7 @@
 ``rlx.make("Breakout-MinAtar")`` gives the game with MinAtar's defaults: sticky
 actions with probability 0.1 and the minimal action set (no-op, left, right);
 ``rlx.make("Breakout-MinAtar", sticky=0.0)`` turns stickiness off. Breakout,
-SpaceInvaders and Freeway are here (``-MinAtar`` names). Observations are
+SpaceInvaders, Freeway and Asterix are here (``-MinAtar`` names). Observations are
 ``uint8 [10, 10, C]`` 0/1 channel maps (one byte per cell in a replay buffer). The
 rules follow the reference ``minatar`` package, which the tests step side by side.
 """
@@ -285,6 +285,111 @@ class Freeway(Environment):
         return spaces.Discrete(3)
 
 
+@pytree_dataclass
+class AsterixParams:
+    """Whether spawning and movement speed up every 100 steps (MinAtar's difficulty ramping)."""
+
+    ramping: bool = True
+
+
+class AsterixState(NamedTuple):
+    x: jax.Array  # player column
+    y: jax.Array  # player row, 1-8
+    present: jax.Array  # [8] an entity on row i + 1
+    ent_x: jax.Array  # [8] its column
+    right: jax.Array  # [8] moving right (else left)
+    gold: jax.Array  # [8] treasure (+1 when touched) or enemy (touching ends the episode)
+    spawn_speed: jax.Array  # steps between spawns (10, down to 1 with ramping)
+    spawn_timer: jax.Array
+    move_speed: jax.Array  # steps between entity moves (5, down to 1 with ramping)
+    move_timer: jax.Array
+    ramp_timer: jax.Array
+    ramp: jax.Array
+
+
+class Asterix(Environment):
+    """MinAtar Asterix. Channels: player, enemy, trail, gold. Every ``spawn_speed`` steps an
+    entity (gold with probability 1/3, else an enemy) enters a random free row (1-8) at the
+    left edge moving right or at the right edge moving left; every ``move_speed`` steps all
+    entities move one column and those leaving the board vanish. Touching gold gives +1
+    and removes it; touching an enemy terminates the episode. With ``ramping``, every 100
+    steps spawns come one step sooner and, every other time, moves too. Actions: 0 no-op,
+    1 left, 2 up, 3 right, 4 down."""
+
+    name = "Asterix-MinAtar"
+    channels = ("player", "enemy", "trail", "gold")
+
+    def default_params(self) -> AsterixParams:
+        return AsterixParams()
+
+    def observe(self, s: AsterixState) -> jax.Array:
+        rows = jnp.arange(8) + 1
+        obs = jnp.zeros((10, 10, 4), jnp.uint8).at[s.y, s.x, 0].set(1)
+        enemy = obs[..., 1].at[rows, s.ent_x].max((s.present & ~s.gold).astype(jnp.uint8))
+        gold = obs[..., 3].at[rows, s.ent_x].max((s.present & s.gold).astype(jnp.uint8))
+        back = s.ent_x + jnp.where(s.right, -1, 1)
+        on_board = s.present & (back >= 0) & (back <= 9)
+        trail = obs[..., 2].at[rows, jnp.clip(back, 0, 9)].max(on_board.astype(jnp.uint8))
+        return jnp.stack([obs[..., 0], enemy, trail, gold], axis=-1)
+
+    def reset(self, key, params):
+        i32 = lambda v: jnp.asarray(v, jnp.int32)  # noqa: E731
+        none = jnp.zeros((8,), bool)
+        s = AsterixState(i32(5), i32(5), none, jnp.zeros((8,), jnp.int32), none, none, i32(10), i32(10), i32(5),
+                         i32(5), i32(100), i32(0))
+        false = jnp.zeros((), bool)
+        return s, TimeStep(self.observe(s), jnp.zeros((), jnp.float32), false, false, {})
+
+    @staticmethod
+    def place(s: AsterixState, slot, right, gold) -> AsterixState:
+        """An entity on row ``slot + 1`` entering from the left (``right``) or the right edge."""
+        return s._replace(present=s.present.at[slot].set(True), ent_x=s.ent_x.at[slot].set(jnp.where(right, 0, 9)),
+                          right=s.right.at[slot].set(right), gold=s.gold.at[slot].set(gold))
+
+    def spawn(self, key, s: AsterixState) -> AsterixState:
+        """A uniformly drawn free row gets a new entity (nothing when all rows are taken)."""
+        k_dir, k_gold, k_slot = jax.random.split(key, 3)
+        slot = jax.random.choice(k_slot, 8, p=(~s.present) / jnp.maximum((~s.present).sum(), 1))
+        placed = self.place(s, slot, jax.random.bernoulli(k_dir), jax.random.bernoulli(k_gold, 1 / 3))
+        return jax.tree_util.tree_map(lambda a, b: jnp.where((~s.present).any(), a, b), placed, s)
+
+    def step(self, key, s: AsterixState, action, params):
+        due = s.spawn_timer == 0
+        s = jax.tree_util.tree_map(lambda a, b: jnp.where(due, a, b), self.spawn(key, s), s)
+        return self.advance(s._replace(spawn_timer=jnp.where(due, s.spawn_speed, s.spawn_timer)), action, params)
+
+    def advance(self, s: AsterixState, action, params):
+        """Everything in a step after the spawn: player, collisions, moves, timers, ramp."""
+        a = jnp.asarray(action, jnp.int32).reshape(())
+        x = jnp.clip(s.x + jnp.where(a == 1, -1, jnp.where(a == 3, 1, 0)), 0, 9)
+        y = jnp.clip(s.y + jnp.where(a == 2, -1, jnp.where(a == 4, 1, 0)), 1, 8)
+        row = jnp.arange(8) + 1 == y
+        touch = s.present & row & (s.ent_x == x)
+        reward, dead = jnp.sum(touch & s.gold), jnp.any(touch & ~s.gold)
+        present = s.present & ~(touch & s.gold)
+        move = s.move_timer == 0
+        ent_x = jnp.where(move & present, s.ent_x + jnp.where(s.right, 1, -1), s.ent_x)
+        present = present & (ent_x >= 0) & (ent_x <= 9)
+        touch = move & present & row & (ent_x == x)
+        reward, dead = reward + jnp.sum(touch & s.gold), dead | jnp.any(touch & ~s.gold)
+        present = present & ~(touch & s.gold)
+        # the difficulty ramp
+        ramping = params.ramping & ((s.spawn_speed > 1) | (s.move_speed > 1))
+        ramp_now = ramping & (s.ramp_timer < 0)
+        move_speed = s.move_speed - (ramp_now & (s.move_speed > 1) & (s.ramp % 2 == 1))
+        spawn_speed = s.spawn_speed - (ramp_now & (s.spawn_speed > 1))
+        ramp_timer = jnp.where(ramp_now, 100, jnp.where(ramping, s.ramp_timer - 1, s.ramp_timer))
+        new = AsterixState(x, y, present, ent_x, s.right, s.gold, spawn_speed, s.spawn_timer - 1, move_speed,
+                           jnp.where(move, s.move_speed, s.move_timer) - 1, ramp_timer, s.ramp + ramp_now)
+        return new, TimeStep(self.observe(new), reward.astype(jnp.float32), dead, jnp.zeros((), bool), {})
+
+    def observation_space(self, params):
+        return spaces.box(0, 1, (10, 10, 4), jnp.uint8)
+
+    def action_space(self, params):
+        return spaces.Discrete(5)
+
+
 def _sticky(game):
     def make(sticky: float = 0.1) -> Environment:
         """The game with MinAtar's sticky actions (``sticky = 0``: none)."""
@@ -296,3 +401,4 @@ def _sticky(game):
 register("Breakout-MinAtar", _sticky(Breakout), max_steps=10_000)
 register("SpaceInvaders-MinAtar", _sticky(SpaceInvaders), max_steps=10_000)
 register("Freeway-MinAtar", _sticky(Freeway))  # ends itself after 2500 steps
+register("Asterix-MinAtar", _sticky(Asterix), max_steps=10_000)
