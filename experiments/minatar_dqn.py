@@ -1,6 +1,7 @@
 """DQN on MinAtar: learning curves over several seeds (issue 4's Breakout target).
 
-    python experiments/minatar_dqn.py [--games Breakout-MinAtar] [--seeds 2] [--frames 3000000]
+    python experiments/minatar_dqn.py [--games Breakout-MinAtar SpaceInvaders-MinAtar] [--seeds 2]
+                                      [--frames 3000000]
                                       [--out experiments/results/minatar_dqn]
 
 Trains rlx's DQN with the game's preset (``rlx train dqn --env GAME``), evaluates
@@ -23,7 +24,7 @@ TARGETS = {"Breakout-MinAtar": 10.0}
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--games", nargs="+", default=["Breakout-MinAtar"])
+    p.add_argument("--games", nargs="+", default=["Breakout-MinAtar", "SpaceInvaders-MinAtar"])
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--frames", type=int, default=3_000_000)
     p.add_argument("--out", default="experiments/results/minatar_dqn")

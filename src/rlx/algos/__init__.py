@@ -11,6 +11,11 @@ from rlx.algos.base import Agent, Algorithm, ConfigError
 _CONTINUOUS_PPO = dict(num_envs=16, num_steps=256, epochs=10, minibatches=32, lr=1e-3,
                        gamma=0.95, gae_lambda=0.95, ent_coef=0.0, normalize_obs=True)
 
+# Young & Tian's MinAtar DQN settings (ε to 0.1 over the first 100k of 3M frames), with an MLP on
+# the flattened board: XLA's CPU convolutions make their CNN about 5× slower per update here
+_MINATAR_DQN = dict(lr=2.5e-4, batch_size=32, buffer_size=100_000, learning_starts=5000, eps_end=0.1,
+                    eps_fraction=1 / 30, target_every=250, tau=1.0, torso="mlp", hidden=(256, 256))
+
 ALGORITHMS: dict[str, Algorithm] = {
     "ppo": Algorithm(
         "ppo", "Proximal policy optimisation (clipped surrogate, GAE)", pg.PPOConfig, pg.build,
@@ -32,11 +37,7 @@ ALGORITHMS: dict[str, Algorithm] = {
         dqn.build, dqn.validate, "CartPole-v1", 100_000,
         presets={"CartPole-v1": dict(eps_fraction=0.1, eps_end=0.01, lr=5e-4, tau=0.01, target_every=1,
                                      prioritized=True, n_step=3),
-                 # Young & Tian's MinAtar DQN settings (ε to 0.1 over the first 100k of 3M frames), with
-                 # an MLP on the flattened board: XLA's CPU convolutions make their CNN 5× slower here
-                 "Breakout-MinAtar": dict(lr=2.5e-4, batch_size=32, buffer_size=100_000, learning_starts=5000,
-                                          eps_end=0.1, eps_fraction=1 / 30, target_every=250, tau=1.0,
-                                          torso="mlp", hidden=(256, 256))},
+                 **{f"{game}-MinAtar": _MINATAR_DQN for game in ("Breakout", "SpaceInvaders", "Freeway", "Asterix")}},
     ),
     "reinforce": Algorithm(
         "reinforce", "REINFORCE (reward-to-go, value baseline)", pg.ReinforceConfig, pg.build,
