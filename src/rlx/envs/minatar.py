@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from rlx.core.pytree import pytree_dataclass
 from rlx.envs import spaces
@@ -22,11 +23,11 @@ from rlx.envs.pixels import StickyActions
 from rlx.envs.registry import register
 
 # ball directions: 0 up-left, 1 up-right, 2 down-right, 3 down-left
-_DX = jnp.array([-1, 1, 1, -1])
-_DY = jnp.array([-1, -1, 1, 1])
-_MIRROR_X = jnp.array([1, 0, 3, 2])  # bounce off a side wall
-_MIRROR_Y = jnp.array([3, 2, 1, 0])  # bounce off the top, a brick or the paddle's centre
-_PADDLE_EDGE = jnp.array([2, 3, 0, 1])  # caught by the paddle's edge: sent back the way it came
+_DX = np.array([-1, 1, 1, -1])
+_DY = np.array([-1, -1, 1, 1])
+_MIRROR_X = np.array([1, 0, 3, 2])  # bounce off a side wall
+_MIRROR_Y = np.array([3, 2, 1, 0])  # bounce off the top, a brick or the paddle's centre
+_PADDLE_EDGE = np.array([2, 3, 0, 1])  # caught by the paddle's edge: sent back the way it came
 
 
 @pytree_dataclass
@@ -83,9 +84,9 @@ class Breakout(Environment):
         a = jnp.asarray(action, jnp.int32).reshape(())
         paddle = jnp.clip(s.paddle + jnp.where(a == 1, -1, jnp.where(a == 2, 1, 0)), 0, 9)
         d = s.ball_dir
-        x, y = s.ball_x + _DX[d], s.ball_y + _DY[d]
+        x, y = s.ball_x + jnp.asarray(_DX)[d], s.ball_y + jnp.asarray(_DY)[d]
         wall = (x < 0) | (x > 9)
-        x, d = jnp.clip(x, 0, 9), jnp.where(wall, _MIRROR_X[d], d)
+        x, d = jnp.clip(x, 0, 9), jnp.where(wall, jnp.asarray(_MIRROR_X)[d], d)
         top = y < 0
         brick = ~top & s.bricks[jnp.clip(y, 0, 9), x]
         bottom = ~top & ~brick & (y == 9)
@@ -93,7 +94,7 @@ class Breakout(Environment):
         bricks = jnp.where(hit, s.bricks.at[jnp.clip(y, 0, 9), x].set(False), s.bricks)
         bricks = jnp.where(bottom & ~bricks.any(), self.full_bricks(), bricks)
         centre, edge = bottom & (s.ball_x == paddle), bottom & (s.ball_x != paddle) & (x == paddle)
-        d = jnp.where(top | hit | centre, _MIRROR_Y[d], jnp.where(edge, _PADDLE_EDGE[d], d))
+        d = jnp.where(top | hit | centre, jnp.asarray(_MIRROR_Y)[d], jnp.where(edge, jnp.asarray(_PADDLE_EDGE)[d], d))
         y = jnp.where(top, 0, jnp.where(hit | centre | edge, s.ball_y, y))
         terminated = bottom & ~centre & ~edge
         new = BreakoutState(x, y, d, paddle, s.ball_x, s.ball_y, bricks, brick)
