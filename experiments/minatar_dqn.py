@@ -14,10 +14,11 @@ frames; a random policy scores about 0.5).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import rlx
+
+from _report import write_report
 
 TARGETS = {"Breakout-MinAtar": 10.0}
 
@@ -38,7 +39,6 @@ def main() -> None:
         rows.append(dict(game=game, seeds=a.seeds, frames=a.frames, target=TARGETS.get(game),
                          final_return_mean=s["final_return_mean"], final_return_per_seed=s["final_return_per_seed"],
                          env_steps_per_second=s["env_steps_per_second"], wall_seconds=s["wall_seconds"]))
-    (out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
     lines = ["| game | seeds | frames | final return (mean; per seed) | target | env-steps/s | wall s |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -46,8 +46,7 @@ def main() -> None:
         lines.append(f"| {r['game']} | {r['seeds']} | {r['frames']:,} | {r['final_return_mean']:.1f} ({per}) | "
                      f"{r['target'] if r['target'] is not None else '–'} | {r['env_steps_per_second']:,.0f} | "
                      f"{r['wall_seconds']:.0f} |")
-    (out / "results.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(out, rows, lines)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ Writes results.json and results.md to --out.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -31,6 +30,8 @@ import numpy as np
 import rlx  # noqa: F401  (XLA defaults)
 from rlx.control.planners import cem, mppi, random_shooting, shift_plan
 from rlx.envs.classic_control import Pendulum, PendulumParams
+
+from _report import write_report
 
 # ----------------------------------------------------------------------------- LQ
 
@@ -203,8 +204,6 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     lq = lq_table(a.keys)
     pend = pendulum_table(a.episodes)
-    (out / "results.json").write_text(json.dumps(dict(lq=lq, pendulum=pend, device=str(jax.devices()[0])),
-                                                 indent=2) + "\n")
     lines = [f"LQ double integrator (T = {T}, J* = {lq[0]['J_star']:.4f}), {a.keys} keys:", "",
              "| planner | J / J* − 1 (mean) | max | ms per call | compile s |", "|---|---|---|---|---|"]
     for r in lq:
@@ -222,8 +221,7 @@ def main() -> None:
                      f"{first} | {r['return_mean']:.1f} ± "
                      f"{r['return_std']:.1f} | {r['hanging_return']:.1f} | {r['ms_per_mpc_step']:.2f} | "
                      f"{r['batch_wall_s']:.1f} |")
-    (out / "results.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(out, dict(lq=lq, pendulum=pend, device=str(jax.devices()[0])), lines)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,8 @@ import rlx.dp as dp
 from rlx import algos
 from rlx.algos.tabular import greedy_policy
 from rlx.run.plots import learning_curve
+
+from _report import write_report
 
 # name: (algorithm, environment, seeds, environment steps per seed, threshold)
 # FrozenLake thresholds are fractions of the DP optimum; the others are mean returns.
@@ -104,7 +105,6 @@ def main() -> None:
                        title=f"{algo} on {env} ({seeds} seeds)")
         print(f"{name}: {row['value_mean']:.4g} (min {row['value_min']:.4g}; optimum {_g(row['optimum'])}, "
               f"target {row['threshold']:.4g}) in {s['wall_seconds']:.0f} s", flush=True)
-    (out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
     lines = ["| target | seeds | steps | metric | mean ± std | min | optimum | target | met | "
              "MC eval return | env-steps/s | wall s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -114,8 +114,7 @@ def main() -> None:
             f"{r['value_std']:.2g} | {r['value_min']:.4g} | {_g(r['optimum'])} | {r['threshold']:.4g} | "
             f"{'yes' if r['met'] else 'NO'} | {r['eval_return_mean']:.3f} | "
             f"{r['env_steps_per_second']:,.0f} | {r['wall_seconds']:.0f} |")
-    (out / "results.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(out, rows, lines)
 
 
 if __name__ == "__main__":

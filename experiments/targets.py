@@ -11,11 +11,12 @@ target (metrics, learning curve), `results.json` and `results.md`.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import rlx
+
+from _report import write_report
 
 # name: (algorithm, environment, seeds, environment steps per seed, threshold)
 TARGETS = {
@@ -50,15 +51,13 @@ def main() -> None:
                          env_steps_per_second=s["env_steps_per_second"],
                          compile_seconds=s["compile_seconds"], wall_seconds=s["wall_seconds"]))
         print(f"{name}: {s['final_return_mean']:.1f} (target {threshold}) in {s['wall_seconds']:.0f} s")
-    (out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
     lines = ["| target | seeds | steps | final return (mean ± std) | threshold | met | env-steps/s | wall s |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['target']} | {r['seeds']} | {r['steps']:,} | {r['final_return_mean']:.1f} ± "
                      f"{r['final_return_std']:.1f} | {r['threshold']} | {'yes' if r['met'] else 'NO'} | "
                      f"{r['env_steps_per_second']:,.0f} | {r['wall_seconds']:.0f} |")
-    (out / "results.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(out, rows, lines)
 
 
 if __name__ == "__main__":
