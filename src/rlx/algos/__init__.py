@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from rlx.algos import dqn, es, pg
+from rlx.algos import dqn, es, pg, sac
 from rlx.algos import tabular
 from rlx.algos.base import Agent, Algorithm, ConfigError
 
@@ -15,6 +15,11 @@ _CONTINUOUS_PPO = dict(num_envs=16, num_steps=256, epochs=10, minibatches=32, lr
 # the flattened board: XLA's CPU convolutions make their CNN about 5× slower per update here
 _MINATAR_DQN = dict(lr=2.5e-4, batch_size=32, buffer_size=100_000, learning_starts=5000, eps_end=0.1,
                     eps_fraction=1 / 30, target_every=250, tau=1.0, torso="mlp", hidden=(256, 256))
+
+# SAC and TD3 on Pendulum: (64, 64) networks learn as fast as the usual (256, 256) here (both
+# reach about −150 within 5–8k steps) at a fifteenth of the CPU time
+_PENDULUM_SAC = dict(hidden=(64, 64), actor_lr=1e-3, critic_lr=1e-3, alpha_lr=1e-3)
+_PENDULUM_TD3 = dict(hidden=(64, 64))
 
 ALGORITHMS: dict[str, Algorithm] = {
     "ppo": Algorithm(
@@ -38,6 +43,16 @@ ALGORITHMS: dict[str, Algorithm] = {
         presets={"CartPole-v1": dict(eps_fraction=0.1, eps_end=0.01, lr=5e-4, tau=0.01, target_every=1,
                                      prioritized=True, n_step=3),
                  **{f"{game}-MinAtar": _MINATAR_DQN for game in ("Breakout", "SpaceInvaders", "Freeway", "Asterix")}},
+    ),
+    "sac": Algorithm(
+        "sac", "Soft actor-critic: twin Q, target smoothing, automatic entropy tuning, tanh-Gaussian policy",
+        sac.SACConfig, sac.build, sac.validate, "Pendulum-v1", 15_000,
+        presets={"Pendulum-v1": _PENDULUM_SAC},
+    ),
+    "td3": Algorithm(
+        "td3", "Twin delayed DDPG: target policy smoothing, delayed actor updates", sac.TD3Config, sac.build,
+        sac.validate, "Pendulum-v1", 15_000,
+        presets={"Pendulum-v1": _PENDULUM_TD3},
     ),
     "reinforce": Algorithm(
         "reinforce", "REINFORCE (reward-to-go, value baseline)", pg.ReinforceConfig, pg.build,
