@@ -17,6 +17,7 @@ from rlx.envs.pixels import (  # noqa: E402
     ActionRepeat, ClipReward, FrameStack, Grayscale, NoopReset, Resize, StickyActions, atari_preprocessing,
 )
 from rlx.envs import minatar  # noqa: F401,E402  (registers the MinAtar games)
+from rlx.envs import mujoco_tasks  # noqa: F401,E402  (registers the MuJoCo v5 tasks; mujoco loads on make)
 from rlx.envs.discretize import Discretize  # noqa: E402  (the function stays rlx.envs.discretize.discretize)
 
 __all__ = [
