@@ -21,6 +21,10 @@ _MINATAR_DQN = dict(lr=2.5e-4, batch_size=32, buffer_size=100_000, learning_star
 _PENDULUM_SAC = dict(hidden=(64, 64), actor_lr=1e-3, critic_lr=1e-3, alpha_lr=1e-3)
 _PENDULUM_TD3 = dict(hidden=(64, 64))
 
+# brax's PPO settings for its inverted pendulum (256 envs, 32 minibatches, 4 epochs; 160 = 32 unrolls of 5)
+_MJX_PPO = dict(num_envs=256, num_steps=160, minibatches=32, epochs=4, lr=3e-4, gamma=0.97, gae_lambda=0.95,
+                normalize_obs=True)
+
 ALGORITHMS: dict[str, Algorithm] = {
     "ppo": Algorithm(
         "ppo", "Proximal policy optimisation (clipped surrogate, GAE)", pg.PPOConfig, pg.build,
@@ -30,6 +34,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             "Acrobot-v1": dict(ent_coef=0.0, num_steps=256),
             "MountainCarContinuous-v0": dict(_CONTINUOUS_PPO, gamma=0.99),
             "Pendulum-v1": _CONTINUOUS_PPO,
+            "InvertedPendulum-v5": _MJX_PPO,
         },
     ),
     "a2c": Algorithm(
@@ -47,12 +52,12 @@ ALGORITHMS: dict[str, Algorithm] = {
     "sac": Algorithm(
         "sac", "Soft actor-critic: twin Q, target smoothing, automatic entropy tuning, tanh-Gaussian policy",
         sac.SACConfig, sac.build, sac.validate, "Pendulum-v1", 15_000,
-        presets={"Pendulum-v1": _PENDULUM_SAC},
+        presets={"Pendulum-v1": _PENDULUM_SAC, "InvertedPendulum-v5": dict(hidden=(64, 64))},
     ),
     "td3": Algorithm(
         "td3", "Twin delayed DDPG: target policy smoothing, delayed actor updates", sac.TD3Config, sac.build,
         sac.validate, "Pendulum-v1", 15_000,
-        presets={"Pendulum-v1": _PENDULUM_TD3},
+        presets={"Pendulum-v1": _PENDULUM_TD3, "InvertedPendulum-v5": dict(hidden=(64, 64))},
     ),
     "reinforce": Algorithm(
         "reinforce", "REINFORCE (reward-to-go, value baseline)", pg.ReinforceConfig, pg.build,

@@ -9,7 +9,8 @@ to a temporary folder and renames it when complete, so a run killed mid-save
 leaves the previous checkpoint intact.
 
 Typed PRNG keys are stored as their raw ``uint32`` key data and re-wrapped on
-restore. ``signature`` describes the state's structure, shapes and dtypes; a
+restore; empty arrays (which orbax cannot write: an ``mjx.Data`` has several) as a
+one-element placeholder, rebuilt from the abstract state. ``signature`` describes the state's structure, shapes and dtypes; a
 checkpoint whose signature differs from the state the current build expects
 is refused with an error naming the first mismatch.
 """
@@ -41,14 +42,29 @@ def _is_key(x) -> bool:
     return jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
 
 
+def _empty(x) -> bool:
+    return 0 in getattr(x, "shape", (1,))
+
+
+def _replicated(sharding):
+    mesh = getattr(sharding, "mesh", None)
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()) if mesh is not None else sharding
+
+
 def to_storable(tree):
-    """Typed PRNG keys -> their uint32 key data; every other leaf unchanged."""
-    return jax.tree_util.tree_map(lambda x: jax.random.key_data(x) if _is_key(x) else x, tree)
+    """Typed PRNG keys -> their uint32 key data, empty arrays -> ``zeros(1)``; other leaves unchanged."""
+    def conv(x):
+        if _is_key(x):
+            return jax.random.key_data(x)
+        return np.zeros(1, x.dtype) if _empty(x) else x
+    return jax.tree_util.tree_map(conv, tree)
 
 
 def storable_abstract(abstract):
     """The abstract (``ShapeDtypeStruct``) tree of ``to_storable(state)``."""
     def conv(x):
+        if _empty(x):
+            return jax.ShapeDtypeStruct((1,), x.dtype, sharding=_replicated(getattr(x, "sharding", None)))
         if not _is_key(x):
             return x
         shape = jax.eval_shape(jax.random.key_data, x).shape
@@ -59,6 +75,8 @@ def storable_abstract(abstract):
 def from_storable(tree, abstract):
     """Inverse of ``to_storable`` given the abstract state (which leaves are keys, of which impl)."""
     def conv(x, a):
+        if _empty(a):
+            return jax.numpy.zeros(a.shape, a.dtype, device=getattr(a, "sharding", None))
         if not _is_key(a):
             return x
         return jax.random.wrap_key_data(x)  # the default impl, as rlx creates keys with
