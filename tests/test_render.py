@@ -200,3 +200,17 @@ def test_mp4_without_imageio_ffmpeg_suggests_gif(tmp_path, monkeypatch):
         save_animation(frames, tmp_path / "a.mp4")
     with pytest.raises(ValueError, match="use .gif or .mp4"):
         save_animation(frames, tmp_path / "a.avi")
+
+
+def test_mujoco_task_frames(tmp_path):
+    pytest.importorskip("mujoco.mjx")
+    pytest.importorskip("gymnasium")
+    env, params = rlx.make("Hopper-v5")
+    frames = rollout_frames(env, params, "Hopper-v5", lambda obs, key: jnp.zeros(3), jax.random.key(0), max_steps=3)
+    assert frames.shape == (4, 480, 480, 3) and frames.dtype == np.uint8
+    assert frames.std() > 10  # a scene, not a blank image
+    upright = render_frame("Hopper-v5", env.unwrapped.init_qpos, params)
+    tilted = render_frame("Hopper-v5", env.unwrapped.init_qpos + np.array([0, 0, 0.6, 0, 0, 0]), params)
+    assert np.abs(upright.astype(int) - tilted).mean() > 1  # the pose shows
+    path = save_animation(frames, tmp_path / "hopper.gif", fps=25)
+    assert Image.open(path).n_frames >= 2

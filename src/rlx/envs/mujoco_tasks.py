@@ -43,6 +43,10 @@ from rlx.envs import spaces
 from rlx.envs.core import Environment, TimeStep, Wrapper
 from rlx.envs.registry import register
 
+# MuJoCo picks its OpenGL backend when it is first imported: default to headless EGL for
+# ``rlx render`` (MUJOCO_GL=glfw or osmesa, set before importing rlx, takes precedence)
+os.environ.setdefault("MUJOCO_GL", "egl")
+
 
 def _mujoco():
     try:
@@ -95,6 +99,7 @@ class MujocoTask(Environment):
     qvel_noise: str = "uniform"  # or "normal": how reset perturbs qvel (scale: reset_noise_scale)
     forward_on_reset: bool = True  # the observation reads derived quantities (positions, forces)
     contact_forces: bool = False  # the observation/reward reads cfrc_ext
+    camera: dict = {}  # gymnasium's default camera (rlx render), tracking a moving body
 
     def __init__(self, iterations: int = 10, ls_iterations: int = 10, **task):
         unknown = sorted(set(task) - set(self.defaults))
@@ -205,6 +210,7 @@ class InvertedPendulum(MujocoTask):
     """Cart-pole on a rail; obs ``[qpos, qvel]``; reward 1 while ``|θ| ≤ 0.2``, then it terminates."""
 
     name, xml, frame_skip = "InvertedPendulum-v5", "inverted_pendulum.xml", 2
+    camera = dict(distance=2.04)
     defaults = dict(reset_noise_scale=0.01)
     forward_on_reset = False
 
@@ -223,6 +229,7 @@ class InvertedDoublePendulum(MujocoTask):
     the tip ``(x, y)``; terminates when ``y ≤ 1``."""
 
     name, xml, frame_skip = "InvertedDoublePendulum-v5", "inverted_double_pendulum.xml", 5
+    camera = dict(distance=4.1225, lookat=(0.0, 0.0, 0.1225))
     defaults = dict(healthy_reward=10.0, reset_noise_scale=0.1)
     qvel_noise = "normal"
 
@@ -279,6 +286,7 @@ class Hopper(MujocoTask):
     ``z > 0.7``, ``|angle| < 0.2`` and every other state entry lies in (−100, 100)."""
 
     name, xml, frame_skip = "Hopper-v5", "hopper.xml", 4
+    camera = dict(trackbodyid=2, distance=3.0, lookat=(0.0, 0.0, 1.15), elevation=-20.0)
     defaults = dict(forward_reward_weight=1.0, ctrl_cost_weight=1e-3, healthy_reward=1.0,
                     healthy_z_min=0.7, healthy_angle=0.2, healthy_state=100.0, reset_noise_scale=5e-3)
     forward_on_reset = False
@@ -301,6 +309,7 @@ class HalfCheetah(MujocoTask):
     """Planar cheetah; reward ``ẋ − 0.1‖a‖²``; never terminates."""
 
     name, xml, frame_skip = "HalfCheetah-v5", "half_cheetah.xml", 5
+    camera = dict(trackbodyid=1, distance=4.0)
     defaults = dict(forward_reward_weight=1.0, ctrl_cost_weight=0.1, reset_noise_scale=0.1)
     qvel_noise = "normal"
     forward_on_reset = False
@@ -322,6 +331,7 @@ class Walker2d(MujocoTask):
     and ``|angle| < 1``."""
 
     name, xml, frame_skip = "Walker2d-v5", "walker2d_v5.xml", 4
+    camera = dict(trackbodyid=2, distance=4.0, lookat=(0.0, 0.0, 1.15), elevation=-20.0)
     defaults = dict(forward_reward_weight=1.0, ctrl_cost_weight=1e-3, healthy_reward=1.0, healthy_z_min=0.8,
                     healthy_z_max=2.0, healthy_angle=1.0, reset_noise_scale=5e-3)
     forward_on_reset = False
@@ -344,6 +354,7 @@ class Ant(MujocoTask):
     the clipped external contact forces of every body but the world."""
 
     name, xml, frame_skip = "Ant-v5", "ant.xml", 5
+    camera = dict(trackbodyid=1, distance=4.0)
     defaults = dict(forward_reward_weight=1.0, ctrl_cost_weight=0.5, contact_cost_weight=5e-4, healthy_reward=1.0,
                     healthy_z_min=0.2, healthy_z_max=1.0, contact_force_max=1.0, reset_noise_scale=0.1)
     qvel_noise = "normal"
@@ -376,6 +387,7 @@ class Humanoid(MujocoTask):
     ``qfrc_actuator`` and ``cfrc_ext`` (as gymnasium v5: 348 numbers)."""
 
     name, xml, frame_skip = "Humanoid-v5", "humanoid.xml", 5
+    camera = dict(trackbodyid=1, distance=4.0, lookat=(0.0, 0.0, 2.0), elevation=-20.0)
     defaults = dict(forward_reward_weight=1.25, ctrl_cost_weight=0.1, contact_cost_weight=5e-7,
                     contact_cost_max=10.0, healthy_reward=5.0, healthy_z_min=1.0, healthy_z_max=2.0,
                     reset_noise_scale=1e-2)

@@ -1,4 +1,5 @@
-"""Frames of the classic-control tasks, drawn like gymnasium's pygame renderers.
+"""Frames of the classic-control tasks, drawn like gymnasium's pygame renderers, and of
+the MuJoCo tasks, drawn by MuJoCo's own renderer (headless: ``MUJOCO_GL=egl``).
 
     frame = render_frame("CartPole-v1", state, params)           # uint8 [H, W, 3]
     frames = rollout_frames(env, params, "CartPole-v1", policy, key, max_steps=500)
@@ -14,6 +15,7 @@ without pygame.
 
 from __future__ import annotations
 
+import atexit
 import math
 from pathlib import Path
 from typing import Any, Callable
@@ -202,22 +204,70 @@ DRAWERS: dict[str, Callable[..., np.ndarray]] = {
 
 def physics_state(state: Any) -> Any:
     """The innermost environment state: follows ``.env_state`` through the wrapper
-    states (``TimeLimitState``, ``EpisodeStatsState``); ``AutoReset`` adds no layer."""
+    states (``TimeLimitState``, ``EpisodeStatsState``); ``AutoReset`` adds no layer.
+    For a MuJoCo task, its ``qpos`` (all a frame needs)."""
+    from rlx.envs.mujoco_tasks import MujocoState
+
     while hasattr(state, "env_state"):
         state = state.env_state
-    return state
+    return state.data.qpos if isinstance(state, MujocoState) else state
+
+
+class MujocoScene:
+    """Draws a MuJoCo task's ``qpos`` with ``mujoco.Renderer`` from the task's camera
+    (gymnasium's default camera settings, tracking the body it names)."""
+
+    def __init__(self, task, height: int = 480, width: int = 480):
+        import mujoco  # (rlx.envs.mujoco_tasks chose the headless EGL backend on import)
+
+        self.mujoco, self.model = mujoco, task.mj_model
+        self.data = mujoco.MjData(self.model)
+        self.renderer = mujoco.Renderer(self.model, height, width)
+        atexit.register(self.renderer.close)  # while EGL is still up
+        self.camera = mujoco.MjvCamera()
+        mujoco.mjv_defaultFreeCamera(self.model, self.camera)
+        for k, v in task.camera.items():
+            if k == "lookat":
+                self.camera.lookat[:] = v
+            else:
+                setattr(self.camera, k, v)
+        if task.camera.get("trackbodyid", 0) > 0:
+            self.camera.type = mujoco.mjtCamera.mjCAMERA_TRACKING
+
+    def __call__(self, qpos, params=None, action=None) -> np.ndarray:
+        self.data.qpos[:] = qpos
+        self.mujoco.mj_forward(self.model, self.data)
+        self.renderer.update_scene(self.data, camera=self.camera)
+        return self.renderer.render().copy()
+
+
+_SCENES: dict[str, MujocoScene] = {}
+
+
+def _drawer(env_name: str) -> Callable[..., np.ndarray]:
+    if env_name in DRAWERS:
+        return DRAWERS[env_name]
+    from rlx.envs import registry
+    from rlx.envs.mujoco_tasks import TASKS
+
+    factory = registry.spec(env_name).factory if env_name in registry.registered() else None
+    if factory in TASKS:
+        if env_name not in _SCENES:
+            _SCENES[env_name] = MujocoScene(factory())
+        return _SCENES[env_name]
+    names = list(DRAWERS) + [t.name for t in TASKS]
+    raise ValueError(f"cannot render {env_name!r}: rendering supports {', '.join(names)}")
 
 
 def render_frame(env_name: str, state: Any, params: Any, action: Any = None) -> np.ndarray:
     """Draw one (unbatched) state of ``env_name`` as uint8 ``[H, W, 3]``; ``state`` may
     be wrapped (see ``physics_state``). ``action`` is only drawn by Pendulum-v1."""
-    if env_name not in DRAWERS:
-        raise ValueError(f"cannot render {env_name!r}: rendering supports {', '.join(DRAWERS)}")
+    draw = _drawer(env_name)
     s = np.asarray(physics_state(state), np.float64)
     if s.ndim != 1:
         raise ValueError(f"render_frame draws one state, got an array of shape {s.shape} "
                          "(index a batched state first)")
-    return DRAWERS[env_name](s, params, action)
+    return draw(s, params, action)
 
 
 def rollout_states(env, env_params, policy, key, max_steps: int):
