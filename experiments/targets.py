@@ -1,4 +1,4 @@
-"""Reproduce the return targets of the policy-gradient and evolution-strategy issues.
+"""Reproduce the return targets of the policy-gradient, evolution-strategy and MJX issues.
 
     python experiments/targets.py [--only ppo-cartpole ...] [--out experiments/results/targets]
 
@@ -28,6 +28,8 @@ TARGETS = {
     "es-cartpole": ("es", "CartPole-v1", 8, 256 * 500 * 50, 495.0),
     "ars-pendulum": ("ars", "Pendulum-v1", 8, 64 * 4 * 200 * 1000, -250.0),
     "ars-mountaincar": ("ars", "MountainCarContinuous-v0", 8, 64 * 999 * 200, 90.0),
+    "ppo-invertedpendulum": ("ppo", "InvertedPendulum-v5", 4, 1_000_000, 1000.0),
+    "sac-invertedpendulum": ("sac", "InvertedPendulum-v5", 4, 30_000, 1000.0),
 }
 
 

@@ -47,3 +47,23 @@ def test_ppo_runs_unchanged_on_mjx_and_learns():
                   eval_episodes=0, show_progress=False)
     returns = r.metrics["episode_return"][:, 0]
     assert returns[-1] > 3 * returns[0] and returns[-1] > 40, returns
+
+
+def test_gpu_locomotion_configs_build_and_trace():
+    """experiments/mjx_locomotion.py's 8192-environment configurations validate, build and trace
+    (``eval_shape``: no compile, no memory; the compiled CPU smoke run is its ``--smoke``)."""
+    import sys
+    from pathlib import Path
+
+    import jax
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "experiments"))
+    from mjx_locomotion import CONFIGS, config
+
+    for task, (steps, _, _) in CONFIGS.items():
+        cfg = config(task)
+        env, params = rlx.make(task)
+        agent = rlx.algos.get("ppo").build(cfg, env, params, steps)
+        state = jax.eval_shape(agent.init, jax.random.key(0), cfg)
+        _, metrics = jax.eval_shape(agent.update, state)
+        assert agent.steps_per_update == 8192 * cfg.num_steps and metrics["episode_return"].shape == ()
