@@ -10,7 +10,9 @@ from rlx.envs.core import (
     Wrapper,
     for_training,
 )
-from rlx.envs.registry import UnknownEnvironmentError, make, register, registered, spec
+from rlx.envs.registry import (
+    MissingPackageError, UnknownEnvironmentError, make, register, register_namespace, registered, spec,
+)
 from rlx.envs.spaces import Box, Discrete
 from rlx.envs import pixels  # noqa: F401,E402  (registers PixelCartPole-v1 and Catch-v0)
 from rlx.envs.pixels import (  # noqa: E402
@@ -19,6 +21,9 @@ from rlx.envs.pixels import (  # noqa: E402
 from rlx.envs import minatar  # noqa: F401,E402  (registers the MinAtar games)
 from rlx.envs import mujoco_tasks  # noqa: F401,E402  (registers the MuJoCo v5 tasks; mujoco loads on make)
 from rlx.envs.discretize import Discretize  # noqa: E402  (the function stays rlx.envs.discretize.discretize)
+from rlx.envs.adapters import (  # noqa: E402  (registers the gymnax/ and brax/ namespaces)
+    from_brax, from_gymnax, to_gymnasium, to_gymnasium_vector,
+)
 
 __all__ = [
     "AutoReset", "Box", "Discrete", "Environment", "EpisodeStats", "TimeLimit", "TimeStep",
@@ -27,3 +32,5 @@ __all__ = [
 __all__ += ["ActionRepeat", "ClipReward", "FrameStack", "Grayscale", "NoopReset", "Resize", "StickyActions",
             "atari_preprocessing"]
 __all__ += ["Discretize"]
+__all__ += ["MissingPackageError", "from_brax", "from_gymnax", "register_namespace", "to_gymnasium",
+            "to_gymnasium_vector"]

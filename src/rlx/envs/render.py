@@ -250,7 +250,10 @@ def _drawer(env_name: str) -> Callable[..., np.ndarray]:
     from rlx.envs import registry
     from rlx.envs.mujoco_tasks import TASKS
 
-    factory = registry.spec(env_name).factory if env_name in registry.registered() else None
+    try:
+        factory = registry.spec(env_name).factory
+    except registry.UnknownEnvironmentError:
+        factory = None
     if factory in TASKS:
         if env_name not in _SCENES:
             _SCENES[env_name] = MujocoScene(factory())
