@@ -140,6 +140,8 @@ def test_bad_config_is_rejected_before_compiling():
         rlx.train("ppo", "CartPole-v2")
     with pytest.raises(ConfigError, match="unknown algorithm"):
         rlx.train("dqnn")
+    with pytest.raises(ConfigError, match=r"shape \(10, 10, 4\); .* vector \(1-D Box\) observations: use dqn"):
+        rlx.train("ppo", "Breakout-MinAtar")
 
 
 def test_non_finite_values_stop_the_run_and_keep_results(tmp_path):

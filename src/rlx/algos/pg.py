@@ -138,9 +138,10 @@ def build(config: A2CConfig, env, env_params, total_steps: int) -> Agent:
     continuous = isinstance(act_space, Box)
     if not continuous and not isinstance(act_space, Discrete):
         raise ConfigError(f"unsupported action space {act_space!r}")
-    if not isinstance(obs_space, Box):
-        raise ConfigError(f"{env.name} has {type(obs_space).__name__} observations; the policy-gradient "
-                          "agents need Box (vector) observations")
+    if not isinstance(obs_space, Box) or len(obs_space.shape) != 1:
+        raise ConfigError(f"{env.name} has {type(obs_space).__name__} observations of shape "
+                          f"{getattr(obs_space, 'shape', '?')}; the policy-gradient agents need vector (1-D Box) "
+                          "observations: use dqn for images")
     action_dim = act_space.shape[0] if continuous else act_space.n
     model = ActorCritic(action_dim, continuous, tuple(config.hidden), config.activation)
     is_ppo = isinstance(config, PPOConfig)
