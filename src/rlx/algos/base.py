@@ -51,6 +51,17 @@ def check_nonnegative(config, *names: str) -> None:
         check(v >= 0, n, v, "it must be >= 0")
 
 
+ACTIVATIONS = ("tanh", "relu", "elu", "gelu", "silu")
+
+
+def check_network(config) -> None:
+    """``hidden``: one or more positive widths; ``activation`` (where the config has one) a known name."""
+    check(len(config.hidden) > 0 and all(h > 0 for h in config.hidden), "hidden", config.hidden,
+          "give one or more positive layer widths")
+    if hasattr(config, "activation"):
+        check(config.activation in ACTIVATIONS, "activation", config.activation, f"use one of {', '.join(ACTIVATIONS)}")
+
+
 class Agent(NamedTuple):
     init: Callable[[Any, Any], Any]
     update: Callable[[Any], tuple[Any, dict]]

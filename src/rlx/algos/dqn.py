@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from rlx.algos.base import Agent, ConfigError, check, check_nonnegative, check_positive, check_unit
+from rlx.algos.base import Agent, ConfigError, check, check_network, check_nonnegative, check_positive, check_unit
 from rlx.core import replay, sumtree
 from rlx.core.losses import categorical_projection
 from rlx.core.pytree import pytree_dataclass, static_field
@@ -89,8 +89,7 @@ def validate(c: DQNConfig) -> None:
     check(c.tau > 0, "tau", c.tau, "it must lie in (0, 1]")
     check(c.buffer_size >= 2 * c.num_envs, "buffer_size", c.buffer_size,
           f"it must hold at least two steps of all {c.num_envs} environments")
-    check(len(c.hidden) > 0 and all(h > 0 for h in c.hidden), "hidden", c.hidden,
-          "give one or more positive layer widths")
+    check_network(c)
     check(c.n_step >= 1, "n_step", c.n_step, "it must be >= 1")
     check(c.atoms == 1 or c.atoms >= 2, "atoms", c.atoms, "use 1 (expected Q) or >= 2 atoms (C51)")
     check(c.atoms == 1 or c.v_min < c.v_max, "v_min", c.v_min, f"it must be below --v-max={c.v_max}")

@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from rlx.algos.base import ConfigError, check, check_nonnegative, check_positive
+from rlx.algos.base import ConfigError, check, check_network, check_nonnegative, check_positive
 from rlx.core import distributions as D
 from rlx.core.pytree import pytree_dataclass, static_field
 from rlx.envs.spaces import Box, Discrete
@@ -404,10 +404,7 @@ class DAggerConfig(BCConfig):
 def validate(c: BCConfig) -> None:
     """One-line ``ConfigError`` for the first invalid field."""
     check_positive(c, "lr", "max_grad_norm", "steps", "batch_size")
-    check(len(c.hidden) > 0 and all(h > 0 for h in c.hidden), "hidden", c.hidden,
-          "give one or more positive layer widths")
-    check(c.activation in ("tanh", "relu", "elu", "gelu", "silu"), "activation", c.activation,
-          "use one of tanh, relu, elu, gelu, silu")
+    check_network(c)
     check(c.loss in ("mse", "gaussian"), "loss", c.loss, "use mse or gaussian")
     if isinstance(c, DAggerConfig):
         check_positive(c, "iterations", "episodes", "max_steps")

@@ -28,6 +28,7 @@ from rlx.algos.base import (
     Agent,
     ConfigError,
     check,
+    check_network,
     check_nonnegative,
     check_positive,
     check_unit,
@@ -94,10 +95,7 @@ def validate(c: A2CConfig) -> None:
     check_positive(c, "lr", "num_envs", "num_steps", "max_grad_norm")
     check_unit(c, "gamma", "gae_lambda")
     check_nonnegative(c, "ent_coef", "vf_coef")
-    check(len(c.hidden) > 0 and all(h > 0 for h in c.hidden), "hidden", c.hidden,
-          "give one or more positive layer widths")
-    check(c.activation in ("tanh", "relu", "elu", "gelu", "silu"), "activation", c.activation,
-          "use one of tanh, relu, elu, gelu, silu")
+    check_network(c)
     check(c.squash in ("clip", "tanh"), "squash", c.squash, "use clip or tanh")
     if isinstance(c, PPOConfig):
         check_positive(c, "epochs", "minibatches", "clip_eps")

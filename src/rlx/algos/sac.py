@@ -51,7 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from rlx.algos.base import Agent, ConfigError, check, check_nonnegative, check_positive, check_unit
+from rlx.algos.base import Agent, ConfigError, check, check_network, check_nonnegative, check_positive, check_unit
 from rlx.core import distributions as D
 from rlx.core import replay
 from rlx.core.pytree import pytree_dataclass, static_field
@@ -116,10 +116,7 @@ def validate(c: OffPolicyConfig) -> None:
     check_nonnegative(c, "learning_starts")
     check(c.buffer_size >= 2 * c.num_envs, "buffer_size", c.buffer_size,
           f"it must hold at least two steps of all {c.num_envs} environments")
-    check(len(c.hidden) > 0 and all(h > 0 for h in c.hidden), "hidden", c.hidden,
-          "give one or more positive layer widths")
-    check(c.activation in ("tanh", "relu", "elu", "gelu", "silu"), "activation", c.activation,
-          "use one of tanh, relu, elu, gelu, silu")
+    check_network(c)
     if isinstance(c, SACConfig):
         check_positive(c, "alpha_lr", "alpha")
         check(c.log_std_min < c.log_std_max, "log_std_min", c.log_std_min,
