@@ -22,7 +22,7 @@ gym = pytest.importorskip("gymnasium")
 pytest.importorskip("imageio")  # gymnasium's MuJoCo envs import it
 
 import rlx  # noqa: E402
-from rlx.envs.mujoco_tasks import DomainRandomization, randomize_physics  # noqa: E402
+from rlx.envs.mujoco_tasks import physics_sampler, randomize_physics  # noqa: E402
 
 
 @functools.cache
@@ -183,18 +183,18 @@ def test_domain_randomisation_changes_the_dynamics():
 
 def test_domain_randomisation_wrapper_draws_physics_per_environment_and_episode():
     env, params = rlx.make("InvertedPendulum-v5")
-    dr = rlx.envs.for_training(DomainRandomization(env))
+    dr = rlx.envs.for_training(rlx.envs.DomainRandomization(env, physics_sampler()))
     n = 8
     reset = jax.jit(jax.vmap(dr.reset, in_axes=(0, None)))
     step = jax.jit(jax.vmap(dr.step, in_axes=(0, 0, 0, None)))
     state, _ = reset(jax.random.split(jax.random.key(0), n), params)
-    masses = np.asarray(state.env_state.physics.body_mass)  # EpisodeStats ⊃ AutoReset ⊃ DR
+    masses = np.asarray(state.env_state.params.physics.body_mass)  # EpisodeStats ⊃ AutoReset ⊃ DR
     assert len(np.unique(masses[:, 2])) == n
     ended = np.zeros(n, bool)
     for t in range(200):  # a hard push ends every episode within a few steps
         state, ts = step(jax.random.split(jax.random.key(t), n), state, np.full((n, 1), 3.0, np.float32), params)
         ended |= np.asarray(ts.done)
-    new = np.asarray(state.env_state.physics.body_mass)
+    new = np.asarray(state.env_state.params.physics.body_mass)
     assert ended.all() and np.all(new[:, 2] != masses[:, 2])  # redrawn at each reset
 
 

@@ -6,6 +6,8 @@ Into rlx (pure, jittable, vmappable; every rlx agent trains on them):
     env, params = rlx.make("brax/inverted_pendulum", backend="spring")   # pip install "rlx[brax]"
     env = from_gymnax(gymnax_env, gymnax_params)
     env = from_brax(brax.envs.get_environment("ant"))
+    env, params = rlx.make("playground/CartpoleBalance")   # pip install "rlx[playground]"
+    env = from_playground(mujoco_playground.registry.load(name, config_overrides={"impl": "jax"}))
 
 Out of rlx (numpy in, numpy out; for gymnasium-based tools):
 
@@ -142,8 +144,9 @@ register_namespace("gymnax", "gymnax", "gymnax", _gymnax_names,
 
 
 @pytree_dataclass
-class BraxParams:
-    """Brax environments keep their constants in ``env.sys``: no params pytree."""
+class NoParams:
+    """Adapted environments keep their constants inside the wrapped object (brax: ``env.sys``): no
+    params pytree."""
 
 
 class BraxEnv(Environment):
@@ -156,7 +159,7 @@ class BraxEnv(Environment):
       ``truncation = state.info["truncation"]`` where a wrapper set it (raw envs: never);
       ``reward`` as float32; ``info`` is brax's ``metrics`` (the reward terms).
     * Spaces: ``Box(-inf, inf, (observation_size,))`` and ``Box(-1, 1, (action_size,))``
-      (brax's envs take actions in [-1, 1]); params: an empty ``BraxParams``.
+      (brax's envs take actions in [-1, 1]); params: an empty ``NoParams``.
     """
 
     def __init__(self, env: Any, name: str | None = None):
@@ -164,7 +167,7 @@ class BraxEnv(Environment):
         self.name = name or f"brax/{type(env).__name__}"
 
     def default_params(self):
-        return BraxParams()
+        return NoParams()
 
     def reset(self, key, params):
         s = self.env.reset(key)
@@ -218,6 +221,127 @@ def _brax_factory(env_id: str, **kwargs) -> Environment:
 # rlx.make("brax/<name>", backend=..., **constructor_kwargs), in TimeLimit(1000)
 register_namespace("brax", "brax", "brax", _brax_names,
                    lambda env_id: EnvSpec(functools.partial(_brax_factory, env_id), 1000))
+
+
+# --------------------------------------------------------------------------- MuJoCo Playground -> rlx
+
+
+class PlaygroundEnv(Environment):
+    """A MuJoCo Playground environment (``mujoco_playground.registry.load(name)``) as an rlx
+    environment, on MJX's JAX implementation (so it compiles, vmaps and runs on the CPU).
+
+    * ``reset(key, params)`` is ``env.reset(key)``; ``step(key, state, a, params)`` is
+      ``env.step(state, a)`` (playground keeps its own key in ``state.info["rng"]``: ``key`` is
+      unused). The rlx state is playground's ``State``.
+    * Raw playground environments never truncate (their training wrapper adds the episode
+      limit): ``terminated = done``, ``truncated = False``; the time limit is rlx's
+      ``TimeLimit``. ``info`` is playground's ``metrics`` (the reward terms).
+    * Spaces: ``Box(-inf, inf, (observation_size,))`` and ``Box(-1, 1, (action_size,))``.
+      Dictionary observations (``{"state": ..., "privileged_state": ...}``) need ``obs_key``.
+    """
+
+    def __init__(self, env: Any, name: str | None = None, obs_key: str | None = None):
+        self.env, self.obs_key = env, obs_key
+        self.name = name or f"playground/{type(env).__name__}"
+        size = env.observation_size
+        if isinstance(size, int) or obs_key is None:
+            if not isinstance(size, int):
+                raise TypeError(f"{self.name} has dictionary observations {dict(size)}: pick the vector "
+                                f"the policy sees with obs_key (one of {', '.join(size)})")
+            if obs_key is not None:
+                raise TypeError(f"{self.name} has vector observations: obs_key={obs_key!r} does not apply")
+            self.size = size
+        else:
+            if obs_key not in size:
+                raise TypeError(f"{self.name} has no observation {obs_key!r}: use one of {', '.join(size)}")
+            shape = size[obs_key]
+            if len(shape) != 1:
+                raise TypeError(f"{self.name}'s observation {obs_key!r} has shape {shape}; rlx needs a vector")
+            self.size = int(shape[0])
+
+    def _obs(self, s):
+        return s.obs if self.obs_key is None else s.obs[self.obs_key]
+
+    def default_params(self):
+        return NoParams()
+
+    def reset(self, key, params):
+        s = self.env.reset(key)
+        false = jnp.zeros((), bool)
+        return s, TimeStep(self._obs(s), jnp.zeros((), jnp.float32), false, false, dict(s.metrics))
+
+    def step(self, key, state, action, params):
+        s = self.env.step(state, action)
+        return s, TimeStep(self._obs(s), jnp.asarray(s.reward, jnp.float32), jnp.asarray(s.done) > 0,
+                           jnp.zeros((), bool), dict(s.metrics))
+
+    def observation_space(self, params):
+        return spaces.box(-np.inf, np.inf, (self.size,))
+
+    def action_space(self, params):
+        return spaces.box(-1.0, 1.0, (self.env.action_size,))
+
+
+def _playground_impl(env) -> str:
+    impl = getattr(getattr(env, "mjx_model", None), "impl", None)
+    return str(getattr(impl, "value", impl)).lower()
+
+
+def from_playground(env: Any, max_steps: int | None = 1000, name: str | None = None,
+                    obs_key: str | None = None) -> Environment:
+    """A MuJoCo Playground environment as an rlx environment (``PlaygroundEnv``: see there), in
+    ``TimeLimit(max_steps)`` unless ``None`` (playground's default ``episode_length`` is 1000).
+    The environment must use MJX's JAX implementation (``registry.load(name,
+    config_overrides={"impl": "jax"})``): MuJoCo Warp's kernels do not ``vmap``."""
+    mjx_env = _require("mujoco_playground", "playground").MjxEnv
+    if not isinstance(env, mjx_env):
+        raise TypeError(f"from_playground takes a mujoco_playground MjxEnv, got {type(env).__name__}")
+    impl = _playground_impl(env)
+    label = name or f"playground/{type(env).__name__}"
+    if impl != "jax":
+        raise TypeError(f"{label} uses MJX's {impl!r} implementation (MuJoCo Warp, GPU only; its kernels do not "
+                        "vmap): load it with config_overrides={'impl': 'jax'} to use it in rlx")
+    adapted = PlaygroundEnv(env, name, obs_key)
+    return adapted if max_steps is None else TimeLimit(adapted, max_steps)
+
+
+def _playground_names() -> list[str]:
+    return sorted(_require("mujoco_playground", "playground").registry.ALL_ENVS)
+
+
+def _playground_factory(env_id: str, obs_key: str | None = None, **config_overrides) -> Environment:
+    """``registry.load(env_id)`` on the JAX implementation, with its ``action_repeat``; one-line
+    errors for an environment that needs MuJoCo Warp or cannot load here."""
+    from rlx.envs.pixels import ActionRepeat
+
+    registry = _require("mujoco_playground", "playground").registry
+    label = f"playground/{env_id}"
+    overrides = {"impl": "jax", **config_overrides}
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            env = registry.load(env_id, config_overrides=overrides)
+            config = registry.get_default_config(env_id)
+    except Exception as e:  # noqa: BLE001 - re-raised as one line
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        hint = ("locomotion and manipulation tasks download mujoco_menagerie on first use (internet access)"
+                if "git" in msg or "menagerie" in msg.lower() else
+                "it may need MuJoCo Warp (impl='warp', GPU only), which rlx cannot vmap")
+        raise ValueError(f"cannot load {label} on MJX's JAX implementation ({type(e).__name__}: {msg}); "
+                         f"{hint}") from None
+    if _playground_impl(env) != "jax":
+        raise ValueError(f"{label} needs MuJoCo Warp (impl='warp', GPU only); rlx runs playground tasks on MJX's "
+                         "JAX implementation")
+    repeat = int(config_overrides.get("action_repeat", getattr(config, "action_repeat", 1)) or 1)
+    length = int(config_overrides.get("episode_length", getattr(config, "episode_length", 1000)))
+    adapted: Environment = PlaygroundEnv(env, label, obs_key)
+    if repeat > 1:
+        adapted = ActionRepeat(adapted, repeat)
+    return TimeLimit(adapted, max(length // repeat, 1))
+
+
+# rlx.make("playground/<name>", obs_key=..., **config_overrides): its time limit is the task's episode_length
+register_namespace("playground", "mujoco_playground", "playground", _playground_names,
+                   lambda env_id: EnvSpec(functools.partial(_playground_factory, env_id), None))
 
 
 # --------------------------------------------------------------------------- rlx -> gymnasium

@@ -342,6 +342,11 @@ class MountainCarContinuous(Environment):
     def action_space(self, params: MountainCarContinuousParams):
         return spaces.box(params.min_action, params.max_action, (1,))
 
+    def reward_from_obs(self, obs, action, next_obs, params: MountainCarContinuousParams):
+        """Exact: the observation is the state ``(x, v)``."""
+        terminated = (next_obs[0] >= params.goal_position) & (next_obs[1] >= params.goal_velocity)
+        return jnp.where(terminated, 100.0, 0.0) - jnp.asarray(action, jnp.float32)[0] ** 2 * 0.1, terminated
+
 
 register("MountainCarContinuous-v0", MountainCarContinuous, max_steps=999)
 
@@ -403,6 +408,12 @@ class Pendulum(Environment):
 
     def action_space(self, params: PendulumParams):
         return spaces.box(-params.max_torque, params.max_torque, (1,))
+
+    def reward_from_obs(self, obs, action, next_obs, params: PendulumParams):
+        """Exact: ``θ = atan2(sin θ, cos θ)`` is already normalised to ``[−π, π]``."""
+        u = jnp.clip(jnp.asarray(action, jnp.float32)[0], -params.max_torque, params.max_torque)
+        theta = jnp.arctan2(obs[1], obs[0])
+        return -(theta**2 + 0.1 * obs[2] ** 2 + 0.001 * u**2), jnp.zeros((), bool)
 
 
 register("Pendulum-v1", Pendulum, max_steps=200)

@@ -10,6 +10,7 @@ every method is a pure function, so environments ``jit``, ``vmap`` and ``scan``.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple
 
 import jax
@@ -53,6 +54,13 @@ class Environment:
 
     def action_space(self, params: Any) -> Space:
         raise NotImplementedError
+
+    def reward_from_obs(self, obs, action, next_obs, params) -> tuple[jax.Array, jax.Array]:
+        """``(reward, terminated)`` of the transition ``obs --action--> next_obs`` read off the
+        observations alone: what a planner on a learned model (``rlx.algos.mbrl``) scores
+        predicted transitions with. Tasks whose reward is a function of their observations
+        define it; the others raise ``NotImplementedError``."""
+        raise NotImplementedError(f"{self.name} does not define reward_from_obs")
 
     @property
     def unwrapped(self) -> "Environment":
@@ -195,6 +203,51 @@ class EpisodeStats(Wrapper):
             "episodes": s.episodes,
             "episode_done": done,
         }
+
+
+class DRState(NamedTuple):
+    env_state: Any
+    params: Any  # this episode's parameters
+
+
+class DomainRandomization(Wrapper):
+    """Every episode runs on parameters ``sample(key, params)`` drawn at its reset and kept in the
+    state, so each of a batch of environments has its own (``params`` is the nominal centre).
+    Samplers: ``scale_fields`` for dataclass parameters (classic control),
+    ``rlx.envs.mujoco_tasks.physics_sampler`` for MJX physics."""
+
+    def __init__(self, env: Environment, sample):
+        super().__init__(env)
+        self.sample = sample
+
+    def reset(self, key, params):
+        k_params, k_env = jax.random.split(key)
+        episode_params = self.sample(k_params, params)
+        state, ts = self.env.reset(k_env, episode_params)
+        return DRState(state, episode_params), ts
+
+    def step(self, key, state, action, params):
+        env_state, ts = self.env.step(key, state.env_state, action, state.params)
+        return DRState(env_state, state.params), ts
+
+
+def scale_fields(**ranges: float):
+    """A ``DomainRandomization`` sampler for dataclass parameters: each named field ``f`` is
+    multiplied by ``U(1 − r, 1 + r)`` (``scale_fields(m=0.5, l=0.2)`` for Pendulum's mass and length)."""
+    for name, r in ranges.items():
+        if not 0 <= r < 1:
+            raise ValueError(f"scale_fields({name}={r}): the relative range must lie in [0, 1)")
+
+    def sample(key, params):
+        missing = [n for n in ranges if not hasattr(params, n)]
+        if missing:
+            raise ValueError(f"{type(params).__name__} has no field {missing[0]!r} to randomise")
+        keys = jax.random.split(key, max(len(ranges), 1))
+        new = {n: getattr(params, n) * jax.random.uniform(k, (), jnp.float32, 1 - r, 1 + r)
+               for k, (n, r) in zip(keys, ranges.items())}
+        return dataclasses.replace(params, **new)
+
+    return sample
 
 
 def episode_metrics(stats: EpisodeStatsState) -> dict:

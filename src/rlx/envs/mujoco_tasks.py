@@ -23,8 +23,8 @@ contact-rich tasks drift apart after the first touchdowns.
 
 ``params.physics`` holds the physical constants that domain randomisation varies: body
 masses and inertias, centres of mass, friction, actuator gains and joint damping
-(``randomize_physics``, and the ``DomainRandomization`` wrapper that draws new physics at
-every reset). ``params.task`` holds the reward weights and health ranges (gymnasium's
+(``randomize_physics``; ``rlx.envs.DomainRandomization(env, physics_sampler(**ranges))``
+draws new physics at every reset). ``params.task`` holds the reward weights and health ranges (gymnasium's
 constructor arguments, which ``rlx.make(name, **kwargs)`` overrides).
 """
 
@@ -40,7 +40,7 @@ import numpy as np
 
 from rlx.core.pytree import pytree_dataclass
 from rlx.envs import spaces
-from rlx.envs.core import Environment, TimeStep, Wrapper
+from rlx.envs.core import Environment, TimeStep
 from rlx.envs.registry import register
 
 # MuJoCo picks its OpenGL backend when it is first imported: default to headless EGL for
@@ -223,6 +223,11 @@ class InvertedPendulum(MujocoTask):
         reward = jnp.where(terminated, 0.0, 1.0)
         return reward, terminated, dict(reward_survive=reward)
 
+    def reward_from_obs(self, obs, action, next_obs, params):
+        """Exact: the rule reads the next observation only."""
+        terminated = ~jnp.all(jnp.isfinite(next_obs)) | (jnp.abs(next_obs[1]) > 0.2)
+        return jnp.where(terminated, 0.0, 1.0), terminated
+
 
 class InvertedDoublePendulum(MujocoTask):
     """Two poles on a cart; reward ``10·alive − (0.01 x² + (y − 2)²) − (0.001 ω₁² + 0.005 ω₂²)`` at
@@ -324,6 +329,13 @@ class HalfCheetah(MujocoTask):
         ctrl = _ctrl_cost(t["ctrl_cost_weight"], action)
         return forward - ctrl, jnp.zeros((), bool), dict(reward_forward=forward, reward_ctrl=-ctrl,
                                                          x_velocity=x_velocity)
+
+    def reward_from_obs(self, obs, action, next_obs, params):
+        """Approximate: the forward velocity is the next observation's ``qvel[0]`` (index 8), the
+        velocity at the end of the step, where gymnasium uses the step's mean ``Δx / dt``."""
+        t = params.task
+        return (t["forward_reward_weight"] * next_obs[8] - _ctrl_cost(t["ctrl_cost_weight"], action),
+                jnp.zeros((), bool))
 
 
 class Walker2d(MujocoTask):
@@ -445,25 +457,9 @@ def randomize_physics(key, physics: Physics, mass=0.2, com=0.02, friction=0.3, g
     )
 
 
-class DRState(NamedTuple):
-    env_state: Any
-    physics: Physics
-
-
-class DomainRandomization(Wrapper):
-    """Every episode runs on new physics from ``randomize_physics(key, params.physics, **ranges)``
-    (kept in the state, so each of a batch of environments has its own)."""
-
-    def __init__(self, env: Environment, **ranges):
-        super().__init__(env)
-        self.ranges = ranges
-
-    def reset(self, key, params):
-        k_phys, k_env = jax.random.split(key)
-        physics = randomize_physics(k_phys, params.physics, **self.ranges)
-        state, ts = self.env.reset(k_env, MujocoParams(physics, params.task))
-        return DRState(state, physics), ts
-
-    def step(self, key, state, action, params):
-        env_state, ts = self.env.step(key, state.env_state, action, MujocoParams(state.physics, params.task))
-        return DRState(env_state, state.physics), ts
+def physics_sampler(**ranges):
+    """A ``rlx.envs.DomainRandomization`` sampler: ``MujocoParams`` with physics from
+    ``randomize_physics(key, params.physics, **ranges)`` and the task settings unchanged."""
+    def sample(key, params: MujocoParams) -> MujocoParams:
+        return MujocoParams(randomize_physics(key, params.physics, **ranges), params.task)
+    return sample
