@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from rlx.algos import dqn, es, pg, sac
+from rlx.algos import dqn, es, mbrl, pg, sac
 from rlx.algos import tabular
 from rlx.algos.base import Agent, Algorithm, ConfigError
 
@@ -24,6 +24,10 @@ _PENDULUM_TD3 = dict(hidden=(64, 64))
 # brax's PPO settings for its inverted pendulum (256 envs, 32 minibatches, 4 epochs; 160 = 32 unrolls of 5)
 _MJX_PPO = dict(num_envs=256, num_steps=160, minibatches=32, epochs=4, lr=3e-4, gamma=0.97, gae_lambda=0.95,
                 normalize_obs=True)
+
+# PETS-style MPC on Pendulum at a CPU-sized cost: a (64, 64) five-member ensemble, one particle per
+# member, CEM with 100 samples × 5 iterations over 20 steps; one 200-step episode per update
+_PENDULUM_MBRL = dict(hidden=(64, 64), particles=5, num_samples=100, num_elites=10, horizon=20)
 
 ALGORITHMS: dict[str, Algorithm] = {
     "ppo": Algorithm(
@@ -58,6 +62,11 @@ ALGORITHMS: dict[str, Algorithm] = {
         "td3", "Twin delayed DDPG: target policy smoothing, delayed actor updates", sac.TD3Config, sac.build,
         sac.validate, "Pendulum-v1", 15_000,
         presets={"Pendulum-v1": _PENDULUM_TD3, "InvertedPendulum-v5": dict(hidden=(64, 64))},
+    ),
+    "mbrl": Algorithm(
+        "mbrl", "Model-based RL: a learned dynamics ensemble with MPC (CEM/MPPI/random shooting, PETS sampling)",
+        mbrl.MBRLConfig, mbrl.build, mbrl.validate, "Pendulum-v1", 5_000,
+        presets={"Pendulum-v1": _PENDULUM_MBRL},
     ),
     "reinforce": Algorithm(
         "reinforce", "REINFORCE (reward-to-go, value baseline)", pg.ReinforceConfig, pg.build,
