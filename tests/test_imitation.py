@@ -140,6 +140,24 @@ def test_policy_expert_is_the_deterministic_agent():
     assert expert.__name__ == "ppo"
 
 
+def test_run_expert_loads_a_run_folders_policy(tmp_path):
+    """The expert restored from a run folder acts as the run's final in-memory policy of that seed."""
+    r = rlx.train("ppo", "Pendulum-v1", num_seeds=2, total_steps=2 * 16 * 256, eval_episodes=0, chunks=1,
+                  show_progress=False, out=tmp_path / "run")
+    obs = jnp.array([0.1, 0.9, -0.5])
+    for i in range(2):
+        expert = im.run_expert(tmp_path / "run", seed_index=i)
+        state = jax.tree_util.tree_map(lambda x: x[i], r.state)
+        want = r.agent.act(r.agent.policy_params(state), obs, jax.random.key(0), True)
+        np.testing.assert_allclose(expert(obs, jax.random.key(1)), want, rtol=1e-6)
+        assert expert.__name__ == f"ppo(Pendulum-v1, seed {i}, update 2)"
+    with pytest.raises(ConfigError, match="--seed-index=2"):
+        im.run_expert(tmp_path / "run", seed_index=2)
+    from rlx.run.checkpoint import CheckpointError
+    with pytest.raises(CheckpointError, match="not an rlx run folder"):
+        im.run_expert(tmp_path)
+
+
 def test_bad_arguments_are_one_line_errors(pendulum):
     env, params = pendulum
     for bad, match in ((dict(lr=-1.0), "--lr=-1.0"), (dict(loss="l1"), "--loss=l1"), (dict(hidden=()), "--hidden")):

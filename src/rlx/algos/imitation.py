@@ -204,6 +204,20 @@ def policy_expert(agent, policy_params, name: str = "policy") -> Policy:
     return _named(expert, name)
 
 
+def run_expert(run_dir, seed_index: int = 0, step: int | None = None) -> Policy:
+    """The deterministic policy of seed ``seed_index`` of a run folder (``rlx train ... --out
+    RUN_DIR``), restored from its latest (or ``step``) checkpoint, as an expert; a one-line
+    ``CheckpointError``/``ConfigError`` for a folder that is not a run or a seed it does not have."""
+    from rlx.run.runner import load_run
+
+    r = load_run(run_dir, step)
+    n = r.run["num_seeds"]
+    check(0 <= seed_index < n, "seed_index", seed_index, f"the run has seeds 0..{n - 1}")
+    state = jax.tree_util.tree_map(lambda x: x[seed_index], r.states)
+    name = f"{r.algo.name}({r.env_name}, seed {r.run['seed'] + seed_index}, update {r.step})"
+    return policy_expert(r.agent, r.agent.policy_params(state), name)
+
+
 # ----------------------------------------------------------------------------- datasets
 
 
@@ -498,6 +512,14 @@ def _fit(key, obs, labels, weight, config: BCConfig, spec: ActionSpec):
     pp = init_policy(k_init, config, spec, obs.shape[1:])
     mean, std = _normaliser(obs, weight)
     pp = {**pp, "obs_mean": mean, "obs_std": std}
+    return _adam_fit(k_batches, pp, obs, labels, weight, config, spec)
+
+
+def _adam_fit(key, pp, obs, labels, weight, config: BCConfig, spec: ActionSpec):
+    """``config.steps`` Adam steps (fresh optimiser state) on :func:`bc_loss` from the learner
+    ``pp`` (its normaliser kept), minibatches of ``config.batch_size`` rows drawn with
+    probability ``∝ weight``; one ``lax.scan``. Returns ``(pp, final_loss)`` as :func:`_fit`."""
+    chex.assert_equal_shape_prefix([obs, labels, weight], 1)
     trainable = {"net": pp["net"], "log_std": pp["log_std"]}
     tx = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.lr))
     cdf = jnp.cumsum(weight)
@@ -515,7 +537,7 @@ def _fit(key, obs, labels, weight, config: BCConfig, spec: ActionSpec):
         return (optax.apply_updates(t, updates), opt_state), loss
 
     (trainable, _), losses = jax.lax.scan(step, (trainable, tx.init(trainable)),
-                                          jax.random.split(k_batches, config.steps))
+                                          jax.random.split(key, config.steps))
     tail = max(1, config.steps // 10)
     return {**pp, **trainable}, losses[-tail:].mean()
 
