@@ -67,3 +67,26 @@ def test_gpu_locomotion_configs_build_and_trace():
         state = jax.eval_shape(agent.init, jax.random.key(0), cfg)
         _, metrics = jax.eval_shape(agent.update, state)
         assert agent.steps_per_update == 8192 * cfg.num_steps and metrics["episode_return"].shape == ()
+
+
+def test_gpu_model_based_configs_build_and_trace():
+    """experiments/mjx_model_based.py's mbrl configuration on HalfCheetah (150-step episodes) and
+    its BC/DAgger configurations validate, and one mbrl update traces (``eval_shape``)."""
+    import sys
+    from pathlib import Path
+
+    import jax
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "experiments"))
+    from mjx_model_based import BC, DAGGER, MBRL, MBRL_STEPS
+
+    from rlx.algos import imitation, mbrl
+
+    env, params = rlx.make("HalfCheetah-v5-150")
+    assert env.max_steps == 150
+    agent = mbrl.build(MBRL, env, params, MBRL_STEPS)
+    state = jax.eval_shape(agent.init, jax.random.key(0), MBRL)
+    _, metrics = jax.eval_shape(agent.update, state)
+    assert {"episode_return", "heldout_mse", "rollout_mse", "heldout_mse_4"} <= set(metrics)
+    imitation.validate(BC)
+    imitation.validate(DAGGER)
