@@ -116,25 +116,33 @@ def test_training_reduces_heldout_error_on_a_linear_system(linear_model):
 
 def test_heldout_rollouts_skip_windows_that_cross_an_episode_end(linear_model):
     ens, model, stats, _, _, _ = linear_model
-    # 12 steps of the true system from x0 with fixed actions; horizon 4 → 3 windows
+    # 12 rows, horizon 4 → windows rows 0–3, 4–7, 8–11; an episode ends at row 4 and a new one
+    # (another start) runs through rows 5–11, so window 1 mixes two episodes
     u = np.full((12, 1, 1), 0.5, np.float32)
-    xs = [np.array([[1.0, -0.5]], np.float32)]
-    for t in range(12):
-        xs.append(true_step(xs[-1], u[t]))
-    xs = np.stack(xs)  # [13, 1, 2]
-    obs, nxt = xs[:-1].copy(), xs[1:].copy()
-    valid = np.ones((12, 1), bool)
-    _, err_clean = mbrl.heldout_errors(ens, model, stats, obs, u, nxt, valid, 4)
-    assert float(err_clean) < 1e-2
-    obs_reset = obs.copy()
-    obs_reset[5] = [[9.0, 9.0]]  # an episode ended at step 4: row 5 is a fresh start, far away
-    nxt_reset = nxt.copy()
-    nxt_reset[5] = true_step(obs_reset[5], u[5])
-    _, err_reset = mbrl.heldout_errors(ens, model, stats, obs_reset, u, nxt_reset, valid, 4)
-    _, err_window = mbrl.heldout_errors(ens, model, stats, obs[8:], u[8:], nxt[8:], valid[8:], 4)
-    # window 1 (rows 4–7) crosses the reset and is left out; windows 0 and 2 stay
-    _, err_w0 = mbrl.heldout_errors(ens, model, stats, obs[:4], u[:4], nxt[:4], valid[:4], 4)
-    np.testing.assert_allclose(err_reset, (err_w0 + err_window) / 2, rtol=1e-4, atol=1e-9)
+
+    def episode(x0, n):
+        xs = [np.array([x0], np.float32)]
+        for t in range(n):
+            xs.append(np.asarray(true_step(xs[-1], u[t])))
+        return np.stack(xs)
+
+    first, second = episode([1.0, -0.5], 5), episode([-1.5, 0.5], 7)
+    obs = np.concatenate([first[:-1], second[:-1]])  # [12, 1, 2]
+    nxt = np.concatenate([first[1:], second[1:]])
+    done = np.zeros((12, 1), bool)
+    done[4] = True
+    _, err = mbrl.heldout_errors(ens, model, stats, obs, u, nxt, done, 4)
+    _, err_w0 = mbrl.heldout_errors(ens, model, stats, obs[:4], u[:4], nxt[:4], done[:4], 4)
+    _, err_w2 = mbrl.heldout_errors(ens, model, stats, obs[8:], u[8:], nxt[8:], done[8:], 4)
+    np.testing.assert_allclose(err, (err_w0 + err_w2) / 2, rtol=1e-5, atol=1e-9)
+    assert float(err) < 1e-2
+    _, err_blind = mbrl.heldout_errors(ens, model, stats, obs, u, nxt, np.zeros_like(done), 4)
+    assert float(err_blind) > 10 * float(err) + 0.1  # the mixed window, if counted, is far off
+    nan_obs = obs.copy()
+    nan_obs[9] = np.nan  # a non-finite observation leaves its transition and window out
+    per_member, err_nan = mbrl.heldout_errors(ens, model, stats, nan_obs, u, nxt, done, 4)
+    assert np.all(np.isfinite(per_member))
+    np.testing.assert_allclose(err_nan, err_w0, rtol=1e-5, atol=1e-9)
 
 
 def test_cem_on_the_learned_model_recovers_the_lqr_action(linear_model):
@@ -175,6 +183,85 @@ def test_reward_from_obs_matches_the_environment():
             np.testing.assert_allclose(r, ts2.reward, rtol=1e-5, atol=1e-5)
             assert bool(term) == bool(ts2.terminated)
             state, ts = new_state, ts2
+
+
+def test_reward_from_obs_terminations():
+    """MountainCarContinuous at the goal (the +100 branch), and InvertedPendulum-v5 (MJX) until the
+    pole falls: ``reward_from_obs`` equals the step's reward and termination."""
+    env, params = rlx.make("MountainCarContinuous-v0")
+    state = jnp.array([0.44, 0.06], jnp.float32)
+    _, ts = env.unwrapped.step(jax.random.key(0), state, jnp.array([1.0]), params)
+    assert bool(ts.terminated)
+    r, term = env.unwrapped.reward_from_obs(state, jnp.array([1.0]), ts.obs, params)
+    assert bool(term) and float(r) == pytest.approx(float(ts.reward)) and float(r) == pytest.approx(99.9)
+    if not _has_mjx():
+        return
+    env, params = rlx.make("InvertedPendulum-v5")
+    step = jax.jit(env.step)
+    state, ts = jax.jit(env.reset)(jax.random.key(0), params)
+    for t in range(50):  # a constant push topples the pole within a few dozen steps
+        new_state, ts2 = step(jax.random.key(t), state, jnp.array([3.0]), params)
+        r, term = env.unwrapped.reward_from_obs(ts.obs, jnp.array([3.0]), ts2.obs, params)
+        assert bool(term) == bool(ts2.terminated) and float(r) == float(ts2.reward)
+        if bool(ts2.terminated):
+            break
+        state, ts = new_state, ts2
+    assert bool(ts2.terminated)
+
+
+class Line(rlx.envs.Environment):
+    """x' = x + a/2 from x = 0, terminating once x > 1 (for the terminal-transition test)."""
+
+    name = "Line"
+
+    def default_params(self):
+        return None
+
+    def reset(self, key, params):
+        x = jnp.zeros((1,), jnp.float32)
+        false = jnp.zeros((), bool)
+        return x, rlx.envs.TimeStep(x, jnp.zeros(()), false, false, {})
+
+    def step(self, key, state, action, params):
+        x = state + 0.5 * action
+        term = x[0] > 1.0
+        return x, rlx.envs.TimeStep(x, term.astype(jnp.float32), term, jnp.zeros((), bool), {})
+
+    def observation_space(self, params):
+        return rlx.envs.spaces.box(-np.inf, np.inf, (1,))
+
+    def action_space(self, params):
+        return rlx.envs.spaces.box(-1.0, 1.0, (1,))
+
+    def reward_from_obs(self, obs, action, next_obs, params):
+        term = next_obs[0] > 1.0
+        return term.astype(jnp.float32), term
+
+
+def test_the_dataset_keeps_terminal_transitions():
+    """Every stored transition is (s, a, s') with the true successor — also where the episode
+    terminated (not the next episode's first observation, which the buffer's next slot holds)."""
+    env = rlx.envs.TimeLimit(Line(), 30)
+    cfg = mbrl.MBRLConfig(hidden=(8,), ensemble_size=2, particles=2, num_samples=4, num_elites=2, iterations=1,
+                          horizon=3, model_steps=1, collect_steps=200, random_steps=10_000, num_envs=2,
+                          heldout_horizon=5)
+    agent = mbrl.build(cfg, env, None, 400)
+    state, _ = jax.jit(agent.update)(agent.init(jax.random.key(0), cfg))
+    buf = state.buffer
+    pairs, a = np.asarray(buf.obs[:200]), np.asarray(buf.action[:200])  # [200, 2, 2, 1], [200, 2, 1]
+    terminated = np.asarray(buf.terminated[:200])
+    assert terminated.sum() >= 5  # random ±0.5 steps cross x = 1 several times in 400 steps
+    np.testing.assert_allclose(pairs[:, :, 1], pairs[:, :, 0] + 0.5 * a, atol=1e-6)
+    assert np.all(pairs[terminated][:, 1, 0] > 1.0)
+
+
+def test_wrappers_that_change_observations_are_refused():
+    env, params = rlx.make("Pendulum-v1")
+    with pytest.raises(ConfigError, match="ClipReward") as e:
+        mbrl.build(mbrl.MBRLConfig(), rlx.envs.ClipReward(env), params, 1000)
+    assert "\n" not in str(e.value)
+    dr = rlx.envs.DomainRandomization(env, rlx.envs.scale_fields(m=0.2))
+    mbrl.build(mbrl.MBRLConfig(), dr, params, 1000)  # randomised physics keeps the observations
 
 
 def test_config_errors_are_one_line():

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import rlx
-from rlx.envs import TimeLimit
-from rlx.envs.adapters import _playground_factory, from_playground
+from rlx.envs import ActionRepeat, TimeLimit
+from rlx.envs.adapters import PlaygroundEnv, _playground_factory, from_playground
 
 playground = pytest.importorskip("mujoco_playground")
 
@@ -47,7 +47,7 @@ def test_playground_adapter_matches_playground_step_for_step(cartpole):
     assert set(ts.info) >= {"reward/upright", "reward/centered"}
 
 
-def test_playground_namespace_and_errors():
+def test_playground_namespace_and_errors(cartpole):
     env, params = rlx.make("playground/CartpoleBalance")
     assert isinstance(env, TimeLimit) and env.max_steps == 1000 and env.name == "playground/CartpoleBalance"
     assert env.observation_space(params).shape == (5,)
@@ -55,6 +55,10 @@ def test_playground_namespace_and_errors():
     assert act.shape == (1,) and act.low[0] == -1.0 and act.high[0] == 1.0
     short, _ = rlx.make("playground/CartpoleBalance", episode_length=200)
     assert short.max_steps == 200
+    repeated, _ = rlx.make("playground/CartpoleBalance", action_repeat=3, episode_length=200)
+    assert isinstance(repeated.env, ActionRepeat) and repeated.env.k == 3 and repeated.max_steps == 67
+    with pytest.raises(TypeError, match="obs_key"):
+        PlaygroundEnv(cartpole, obs_key="state")  # vector observations: obs_key does not apply
     assert "playground/CheetahRun" in rlx.envs.registered()
     warp = playground.registry.load("CartpoleBalance")  # the default implementation: MuJoCo Warp
     with pytest.raises(TypeError, match="impl") as e:

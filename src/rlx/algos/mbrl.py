@@ -30,8 +30,21 @@ One ``update`` (the iterative loop, driven by the runner like every agent):
    a step (reset to zero when the episode ends);
 2. score the current model on the new, not yet trained on, transitions: one-step error per member
    and the error of open-loop ``heldout_horizon``-step rollouts along the recorded actions;
-3. add them to the dataset (a replay buffer) and the normalising statistics;
+3. add them to the dataset and the normalising statistics;
 4. train the ensemble for ``model_steps`` gradient steps.
+
+The dataset is ``rlx.core.replay``'s buffer with each slot's observation stored as the pair
+``(s, s')``, ``s'`` the true successor (``info["final_obs"]`` where an episode ended): a model, unlike
+a value function, must learn the transition into a terminal state, and a truncated one is as good
+as any other. Transitions with a non-finite observation are weighted out.
+
+Metrics: ``train_mse`` is the last training minibatch's MSE of the normalised ``Δs`` (mean over
+members); ``heldout_mse`` (mean over members) and ``heldout_mse_<e>`` are one-step errors in
+observation units on the new transitions; ``rollout_mse`` the error, in observation units, of the
+ensemble's mean prediction after ``heldout_horizon`` open-loop steps; ``predicted_return`` the
+planner's predicted return of its plans (0 while actions are random); ``model_loss`` the training
+loss. Planning runs (and is discarded) during the random phase too: under ``vmap`` over seeds a
+branch would run both sides anyway.
 
 ``act`` (evaluation) plans from scratch (zero plan, fresh key): a function of the observation.
 """
@@ -52,7 +65,7 @@ from rlx.core import replay
 from rlx.core import running_stats as rs
 from rlx.core.pytree import pytree_dataclass, static_field
 from rlx.envs import Box, for_training
-from rlx.envs.core import Environment, episode_metrics
+from rlx.envs.core import DomainRandomization, Environment, TimeLimit, Wrapper, episode_metrics
 from rlx.nets import MLP
 
 Activation = Literal["tanh", "relu", "elu", "gelu", "silu"]
@@ -144,6 +157,7 @@ def gaussian_nll(mean, logvar, target):
 def _masked_moments(x, w):
     """Count, mean and variance of the rows of ``x [N, d]`` with weight ``w [N]`` in {0, 1}."""
     n = w.sum()
+    x = jnp.where(w[:, None] > 0, x, 0.0)  # a weighted-out row may hold NaN
     mean = jnp.sum(w[:, None] * x, 0) / jnp.maximum(n, 1.0)
     var = jnp.sum(w[:, None] * (x - mean) ** 2, 0) / jnp.maximum(n, 1.0)
     return n, mean, var
@@ -278,27 +292,28 @@ def plan_action(config: MBRLConfig, ensemble: Ensemble, params, stats, reward_fn
 
 # ----------------------------------------------------------------------------- held-out error
 
-def heldout_errors(ensemble: Ensemble, params, stats, obs, action, next_obs, valid, horizon: int):
+def heldout_errors(ensemble: Ensemble, params, stats, obs, action, next_obs, done, horizon: int):
     """Errors of the current model on transitions it was not trained on (``[S, N, ...]``:
-    ``S`` consecutive steps of ``N`` streams; ``next_obs`` the true successor, ``valid`` False
-    where it is unknown).
+    ``S`` consecutive steps of ``N`` streams; ``next_obs`` the true successor, ``done`` True
+    where the episode ended at that step, so that the next row starts a new one).
 
-    Returns ``(one-step MSE per member [E], MSE of the ensemble-mean prediction after
-    ``horizon`` open-loop steps)``: windows start every ``horizon`` steps, each member's mean
-    is rolled along the recorded actions, errors are averaged over members, and a window
-    that crosses an episode end (a step whose successor is not the next row) is left out.
+    Returns ``(one-step MSE per member [E], MSE after ``horizon`` open-loop steps)``: windows
+    start every ``horizon`` steps; each member's mean prediction is rolled along the recorded
+    actions, the members' final predictions are averaged and compared with the true
+    observation. A window with an episode end before its last step is left out, and so is
+    any transition with a non-finite observation.
     """
+    finite = jnp.all(jnp.isfinite(obs), -1) & jnp.all(jnp.isfinite(next_obs), -1)  # [S, N]
+    obs, next_obs = jnp.where(finite[..., None], obs, 0.0), jnp.where(finite[..., None], next_obs, 0.0)
     mean, _ = ensemble.predict(params, stats, obs, action)  # [E, S, N, n]
-    w = valid.astype(jnp.float32)
-    err = jnp.mean((mean - next_obs) ** 2, -1)  # [E, S, N]
-    per_member = jnp.sum(err * w, (1, 2)) / jnp.maximum(w.sum(), 1.0)
+    err = jnp.where(finite, jnp.mean((mean - next_obs) ** 2, -1), 0.0)  # [E, S, N]
+    per_member = jnp.sum(err, (1, 2)) / jnp.maximum(finite.sum(), 1)
 
     S = obs.shape[0]
     W = S // horizon
     windows = lambda x: x[: W * horizon].reshape(W, horizon, *x.shape[1:])
-    o, a, o2, v = windows(obs), windows(action), windows(next_obs), windows(valid)
-    continues = jnp.all(jnp.isclose(o2[:, :-1], o[:, 1:]), -1)  # [W, H−1, N]: row k+1 follows row k
-    ok = jnp.all(continues, 1) & v[:, -1]  # [W, N]
+    o, a, o2, d, f = windows(obs), windows(action), windows(next_obs), windows(done), windows(finite)
+    ok = ~jnp.any(d[:, :-1], 1) & jnp.all(f, 1)  # [W, N]
 
     def roll(p, start, acts):
         def step(x, u):
@@ -308,9 +323,8 @@ def heldout_errors(ensemble: Ensemble, params, stats, obs, action, next_obs, val
 
     final = jax.vmap(lambda p: jax.vmap(lambda s, u: roll(p, s, u))(o[:, 0], a))(params)  # [E, W, N, n]
     final = jnp.mean(final, 0)
-    roll_err = jnp.mean((final - o2[:, -1]) ** 2, -1)
-    okf = ok.astype(jnp.float32)
-    return per_member, jnp.sum(roll_err * okf) / jnp.maximum(okf.sum(), 1.0)
+    roll_err = jnp.where(ok, jnp.mean((final - o2[:, -1]) ** 2, -1), 0.0)
+    return per_member, jnp.sum(roll_err) / jnp.maximum(ok.sum(), 1)
 
 
 # ----------------------------------------------------------------------------- the agent
@@ -330,7 +344,15 @@ class MBRLState(NamedTuple):
 
 def reward_function(env: Environment, env_params):
     """``(obs, action, next_obs) -> (reward, terminated)`` of ``env.unwrapped.reward_from_obs``, or a
-    one-line ``ConfigError`` when the environment does not define it."""
+    one-line ``ConfigError`` when the environment does not define it or is wrapped in something
+    that changes its observations or rewards (only ``TimeLimit`` and ``DomainRandomization`` keep
+    them)."""
+    e = env
+    while isinstance(e, Wrapper):
+        if not isinstance(e, (TimeLimit, DomainRandomization)):
+            raise ConfigError(f"{env.name} is wrapped in {type(e).__name__}, which changes what the task's "
+                              "reward_from_obs scores: give mbrl the task itself (in TimeLimit or DomainRandomization)")
+        e = e.env
     base = env.unwrapped
     if type(base).reward_from_obs is Environment.reward_from_obs:
         raise ConfigError(f"{env.name} does not define reward_from_obs, which model-based planning scores "
@@ -375,7 +397,8 @@ def build(config: MBRLConfig, env, env_params, total_steps: int) -> Agent:
         model = ensemble.init(k_model, n_obs, n_act)
         stats = ModelStats(rs.init((n_obs + n_act,)), rs.init((n_obs,)))
         stats = ModelStats(stats.inputs._replace(count=jnp.zeros(())), stats.deltas._replace(count=jnp.zeros(())))
-        buf = replay.init(max(config.buffer_size // n_envs, 2), n_envs, obs[0], jnp.zeros((n_act,), jnp.float32))
+        pair = jnp.stack([obs[0], obs[0]])  # a slot's "observation" is the transition's (s, s')
+        buf = replay.init(max(config.buffer_size // n_envs, 2), n_envs, pair, jnp.zeros((n_act,), jnp.float32))
         warm = jnp.zeros((n_envs, config.horizon, n_act), jnp.float32)
         return MBRLState(model, optimizer(cfg).init(model), stats, buf, env_state, obs, warm, k_run,
                          jnp.zeros((), jnp.int32), cfg)
@@ -385,10 +408,14 @@ def build(config: MBRLConfig, env, env_params, total_steps: int) -> Agent:
 
     def grad_step(cfg, buf, stats, carry, key):
         model, opt_state = carry
-        b = replay.sample(buf, key, config.ensemble_size * config.batch_size)
+        t, e = replay.draw_uniform(buf, key, config.ensemble_size * config.batch_size)
         split = lambda x: x.reshape(config.ensemble_size, config.batch_size, *x.shape[1:])
-        model, opt_state, loss, mses = fit_step(ensemble, optimizer(cfg), model, opt_state, stats, split(b.obs),
-                                                split(b.action), split(b.next_obs), split(b.valid.astype(jnp.float32)))
+        pairs, action = buf.obs[t, e], buf.action[t, e]  # every filled slot is a whole transition
+        finite = jnp.all(jnp.isfinite(pairs), (-2, -1))
+        pairs = jnp.where(finite[:, None, None], pairs, 0.0)
+        model, opt_state, loss, mses = fit_step(ensemble, optimizer(cfg), model, opt_state, stats,
+                                                split(pairs[:, 0]), split(action), split(pairs[:, 1]),
+                                                split(finite.astype(jnp.float32)))
         return (model, opt_state), (loss, mses.mean())
 
     def update(s: MBRLState):
@@ -405,17 +432,17 @@ def build(config: MBRLConfig, env, env_params, total_steps: int) -> Agent:
             env_state, ts = v_step(jax.random.split(k_env, n_envs), env_state, to_env(action), env_params)
             next_obs = ts.obs.astype(jnp.float32)
             warm = jnp.where(ts.done[:, None, None], 0.0, next_warm)
-            buf = replay.add(buf, obs, action, ts.reward, ts.terminated, ts.truncated)
-            row = (obs, action, ts.info["final_obs"].astype(jnp.float32), jnp.where(exploring, jnp.nan, predicted))
+            final_obs = ts.info["final_obs"].astype(jnp.float32)
+            buf = replay.add(buf, jnp.stack([obs, final_obs], 1), action, ts.reward, ts.terminated, ts.truncated)
+            row = (obs, action, final_obs, ts.done, jnp.where(exploring, jnp.nan, predicted))
             return (env_state, next_obs, warm, buf, key, steps + n_envs), row
 
         carry = (s.env_state, s.obs, s.warm, s.buffer, s.key, s.steps)
         (env_state, obs, warm, buf, key, steps), rows = jax.lax.scan(env_step, carry, None, config.collect_steps)
-        o, a, final_obs, predicted = rows
-        # every collected step's successor is known (final_obs at episode ends): all are held-out data
-        valid = jnp.isfinite(final_obs).all(-1)
-        per_member, rollout_mse = heldout_errors(ensemble, s.model, s.stats, o, a, final_obs, valid,
+        o, a, final_obs, done, predicted = rows
+        per_member, rollout_mse = heldout_errors(ensemble, s.model, s.stats, o, a, final_obs, done,
                                                  config.heldout_horizon)
+        valid = jnp.all(jnp.isfinite(o), -1) & jnp.all(jnp.isfinite(final_obs), -1)
         flat = lambda x: x.reshape(-1, *x.shape[2:])
         stats = update_stats(s.stats, flat(o), flat(a), flat(final_obs), flat(valid))
 

@@ -283,8 +283,10 @@ class PlaygroundEnv(Environment):
 
 
 def _playground_impl(env) -> str:
+    """``"jax"`` or ``"warp"``: the MJX implementation of the environment's model (MJX versions
+    before the ``impl`` field had only the JAX one)."""
     impl = getattr(getattr(env, "mjx_model", None), "impl", None)
-    return str(getattr(impl, "value", impl)).lower()
+    return "jax" if impl is None else str(getattr(impl, "value", impl)).lower()
 
 
 def from_playground(env: Any, max_steps: int | None = 1000, name: str | None = None,
@@ -323,9 +325,12 @@ def _playground_factory(env_id: str, obs_key: str | None = None, **config_overri
             config = registry.get_default_config(env_id)
     except Exception as e:  # noqa: BLE001 - re-raised as one line
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        hint = ("locomotion and manipulation tasks download mujoco_menagerie on first use (internet access)"
-                if "git" in msg or "menagerie" in msg.lower() else
-                "it may need MuJoCo Warp (impl='warp', GPU only), which rlx cannot vmap")
+        if "git" in msg or "menagerie" in msg.lower():
+            hint = "locomotion and manipulation tasks download mujoco_menagerie on first use (internet access)"
+        elif "warp" in msg.lower():
+            hint = "it needs MuJoCo Warp (impl='warp', GPU only), which rlx cannot vmap"
+        else:
+            hint = "check the keyword arguments: they are the task's config overrides"
         raise ValueError(f"cannot load {label} on MJX's JAX implementation ({type(e).__name__}: {msg}); "
                          f"{hint}") from None
     if _playground_impl(env) != "jax":
@@ -336,7 +341,7 @@ def _playground_factory(env_id: str, obs_key: str | None = None, **config_overri
     adapted: Environment = PlaygroundEnv(env, label, obs_key)
     if repeat > 1:
         adapted = ActionRepeat(adapted, repeat)
-    return TimeLimit(adapted, max(length // repeat, 1))
+    return TimeLimit(adapted, max(math.ceil(length / repeat), 1))  # as brax's EpisodeWrapper counts
 
 
 # rlx.make("playground/<name>", obs_key=..., **config_overrides): its time limit is the task's episode_length

@@ -213,6 +213,8 @@ class DRState(NamedTuple):
 class DomainRandomization(Wrapper):
     """Every episode runs on parameters ``sample(key, params)`` drawn at its reset and kept in the
     state, so each of a batch of environments has its own (``params`` is the nominal centre).
+    Put ``AutoReset`` outside it (as ``for_training`` does) so that every episode draws anew; the
+    spaces are those of the nominal ``params``.
     Samplers: ``scale_fields`` for dataclass parameters (classic control),
     ``rlx.envs.mujoco_tasks.physics_sampler`` for MJX physics."""
 
