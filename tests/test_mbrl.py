@@ -186,8 +186,8 @@ def test_reward_from_obs_matches_the_environment():
 
 
 def test_reward_from_obs_terminations():
-    """MountainCarContinuous at the goal (the +100 branch), and InvertedPendulum-v5 (MJX) until the
-    pole falls: ``reward_from_obs`` equals the step's reward and termination."""
+    """MountainCarContinuous at the goal (the +100 branch) equals the step's reward and termination;
+    InvertedPendulum-v5's and HalfCheetah-v5's rules against hand-computed values."""
     env, params = rlx.make("MountainCarContinuous-v0")
     state = jnp.array([0.44, 0.06], jnp.float32)
     _, ts = env.unwrapped.step(jax.random.key(0), state, jnp.array([1.0]), params)
@@ -196,17 +196,19 @@ def test_reward_from_obs_terminations():
     assert bool(term) and float(r) == pytest.approx(float(ts.reward)) and float(r) == pytest.approx(99.9)
     if not _has_mjx():
         return
+    # InvertedPendulum-v5: reward 1 until |θ| = |obs[1]| > 0.2 (or a non-finite observation), then 0
     env, params = rlx.make("InvertedPendulum-v5")
-    step = jax.jit(env.step)
-    state, ts = jax.jit(env.reset)(jax.random.key(0), params)
-    for t in range(50):  # a constant push topples the pole within a few dozen steps
-        new_state, ts2 = step(jax.random.key(t), state, jnp.array([3.0]), params)
-        r, term = env.unwrapped.reward_from_obs(ts.obs, jnp.array([3.0]), ts2.obs, params)
-        assert bool(term) == bool(ts2.terminated) and float(r) == float(ts2.reward)
-        if bool(ts2.terminated):
-            break
-        state, ts = new_state, ts2
-    assert bool(ts2.terminated)
+    rule = env.unwrapped.reward_from_obs
+    o = jnp.zeros(4)
+    for nxt, want in (([0.1, 0.19, 0.0, 0.0], (1.0, False)), ([0.1, -0.21, 0.0, 0.0], (0.0, True)),
+                      ([np.nan, 0.0, 0.0, 0.0], (0.0, True))):
+        r, term = rule(o, jnp.array([0.5]), jnp.array(nxt, jnp.float32), params)
+        assert (float(r), bool(term)) == want
+    # HalfCheetah-v5: ẋ at the end of the step (qvel[0] = obs[8]) − 0.1‖a‖²
+    env, params = rlx.make("HalfCheetah-v5")
+    nxt = jnp.zeros(17).at[8].set(2.5)
+    r, term = env.unwrapped.reward_from_obs(jnp.zeros(17), jnp.full(6, 0.5), nxt, params)
+    assert float(r) == pytest.approx(2.5 - 0.1 * 6 * 0.25) and not bool(term)
 
 
 class Line(rlx.envs.Environment):
