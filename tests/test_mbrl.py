@@ -29,11 +29,6 @@ def linear_data(key, n):
     return x, a, true_step(x, a)
 
 
-def fresh_stats(n_obs, n_act):
-    zero = lambda s: s._replace(count=jnp.zeros(()))
-    return mbrl.ModelStats(zero(rs.init((n_obs + n_act,))), zero(rs.init((n_obs,))))
-
-
 @pytest.fixture(scope="module")
 def linear_model():
     """A deterministic 3-member ensemble fitted to 4096 transitions of the linear system;
@@ -41,7 +36,7 @@ def linear_model():
     ens = mbrl.Ensemble(mbrl.DynamicsNet(2, (64, 64), "silu", False), 3)
     model = ens.init(jax.random.key(0), 2, 1)
     x, u, x2 = linear_data(jax.random.key(1), 4096)
-    stats = mbrl.update_stats(fresh_stats(2, 1), x, u, x2, jnp.ones(4096, bool))
+    stats = mbrl.update_stats(mbrl.init_stats(2, 1), x, u, x2, jnp.ones(4096, bool))
     hx, hu, hx2 = linear_data(jax.random.key(2), 512)
     valid = jnp.ones((512, 1), bool)
 
@@ -76,7 +71,7 @@ def test_update_stats_matches_numpy_over_valid_rows():
     rng = np.random.default_rng(0)
     o, a, o2 = rng.normal(size=(50, 3)), rng.normal(size=(50, 1)), rng.normal(size=(50, 3))
     valid = rng.random(50) < 0.7
-    stats = fresh_stats(3, 1)
+    stats = mbrl.init_stats(3, 1)
     stats = mbrl.update_stats(stats, o[:20], a[:20], o2[:20], valid[:20])
     stats = mbrl.update_stats(stats, o[20:], a[20:], o2[20:], valid[20:])
     x = np.concatenate([o, a], 1)[valid]

@@ -174,6 +174,12 @@ def update_stats(stats: ModelStats, obs, action, next_obs, valid) -> ModelStats:
     return ModelStats(merge(stats.inputs, jnp.concatenate([obs, action], -1)), merge(stats.deltas, next_obs - obs))
 
 
+def init_stats(obs_dim: int, act_dim: int) -> ModelStats:
+    """Statistics of no data yet (mean 0, variance 1, count 0)."""
+    empty = lambda n: rs.init((n,))._replace(count=jnp.zeros(()))
+    return ModelStats(empty(obs_dim + act_dim), empty(obs_dim))
+
+
 def _std(s: rs.RunningStats):
     return jnp.sqrt(s.var + 1e-8)
 
@@ -395,8 +401,7 @@ def build(config: MBRLConfig, env, env_params, total_steps: int) -> Agent:
         env_state, ts = v_reset(jax.random.split(k_env, n_envs), env_params)
         obs = ts.obs.astype(jnp.float32)
         model = ensemble.init(k_model, n_obs, n_act)
-        stats = ModelStats(rs.init((n_obs + n_act,)), rs.init((n_obs,)))
-        stats = ModelStats(stats.inputs._replace(count=jnp.zeros(())), stats.deltas._replace(count=jnp.zeros(())))
+        stats = init_stats(n_obs, n_act)
         pair = jnp.stack([obs[0], obs[0]])  # a slot's "observation" is the transition's (s, s')
         buf = replay.init(max(config.buffer_size // n_envs, 2), n_envs, pair, jnp.zeros((n_act,), jnp.float32))
         warm = jnp.zeros((n_envs, config.horizon, n_act), jnp.float32)

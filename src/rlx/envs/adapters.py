@@ -149,7 +149,29 @@ class NoParams:
     params pytree."""
 
 
-class BraxEnv(Environment):
+class _StateEnv(Environment):
+    """What brax and MuJoCo Playground environments share: ``reset(key) -> State`` and
+    ``step(state, a) -> State`` with ``obs``, ``reward``, ``done`` and ``metrics``; actions in
+    [-1, 1]; constants inside the wrapped object (``NoParams``)."""
+
+    env: Any
+
+    def _obs(self, s):
+        return s.obs
+
+    def default_params(self):
+        return NoParams()
+
+    def reset(self, key, params):
+        s = self.env.reset(key)
+        false = jnp.zeros((), bool)
+        return s, TimeStep(self._obs(s), jnp.zeros((), jnp.float32), false, false, dict(s.metrics))
+
+    def action_space(self, params):
+        return spaces.box(-1.0, 1.0, (self.env.action_size,))
+
+
+class BraxEnv(_StateEnv):
     """A raw brax environment (``brax.envs.get_environment(name)``) as an rlx environment.
 
     * ``reset(key, params)`` is ``env.reset(key)``; ``step(key, state, a, params)`` is
@@ -166,14 +188,6 @@ class BraxEnv(Environment):
         self.env = env
         self.name = name or f"brax/{type(env).__name__}"
 
-    def default_params(self):
-        return NoParams()
-
-    def reset(self, key, params):
-        s = self.env.reset(key)
-        false = jnp.zeros((), bool)
-        return s, TimeStep(s.obs, jnp.zeros((), jnp.float32), false, false, dict(s.metrics))
-
     def step(self, key, state, action, params):
         s = self.env.step(state, action)
         trunc = jnp.asarray(s.info.get("truncation", 0.0)) > 0
@@ -185,9 +199,6 @@ class BraxEnv(Environment):
         if not isinstance(size, int):
             raise TypeError(f"{self.name} has observations {size}; from_brax needs a flat vector")
         return spaces.box(-np.inf, np.inf, (size,))
-
-    def action_space(self, params):
-        return spaces.box(-1.0, 1.0, (self.env.action_size,))
 
 
 def from_brax(env: Any, max_steps: int | None = 1000, name: str | None = None) -> Environment:
@@ -226,7 +237,7 @@ register_namespace("brax", "brax", "brax", _brax_names,
 # --------------------------------------------------------------------------- MuJoCo Playground -> rlx
 
 
-class PlaygroundEnv(Environment):
+class PlaygroundEnv(_StateEnv):
     """A MuJoCo Playground environment (``mujoco_playground.registry.load(name)``) as an rlx
     environment, on MJX's JAX implementation (so it compiles, vmaps and runs on the CPU).
 
@@ -262,14 +273,6 @@ class PlaygroundEnv(Environment):
     def _obs(self, s):
         return s.obs if self.obs_key is None else s.obs[self.obs_key]
 
-    def default_params(self):
-        return NoParams()
-
-    def reset(self, key, params):
-        s = self.env.reset(key)
-        false = jnp.zeros((), bool)
-        return s, TimeStep(self._obs(s), jnp.zeros((), jnp.float32), false, false, dict(s.metrics))
-
     def step(self, key, state, action, params):
         s = self.env.step(state, action)
         return s, TimeStep(self._obs(s), jnp.asarray(s.reward, jnp.float32), jnp.asarray(s.done) > 0,
@@ -277,9 +280,6 @@ class PlaygroundEnv(Environment):
 
     def observation_space(self, params):
         return spaces.box(-np.inf, np.inf, (self.size,))
-
-    def action_space(self, params):
-        return spaces.box(-1.0, 1.0, (self.env.action_size,))
 
 
 def _playground_impl(env) -> str:
