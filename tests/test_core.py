@@ -10,6 +10,7 @@ import pytest
 from rlx.core import distributions as D
 from rlx.core import running_stats
 from rlx.core.returns import discounted_returns, gae
+from rlx.core.shuffle import permutations
 
 
 def test_gae_hand_computed_with_termination_and_truncation():
@@ -68,6 +69,9 @@ def test_categorical_formulas():
     samples = jax.vmap(lambda k: D.categorical_sample(k, logits))(jax.random.split(jax.random.key(0), 20000))
     freq = np.bincount(np.asarray(samples), minlength=3) / 20000
     np.testing.assert_allclose(freq, p, atol=0.015)
+    g = jax.random.gumbel(jax.random.key(1), (20000, 3))
+    freq = np.bincount(np.asarray(D.categorical_sample_gumbel(logits, g)), minlength=3) / 20000
+    np.testing.assert_allclose(freq, p, atol=0.015)  # Gumbel-max from noise drawn up front
 
 
 def test_gaussian_formulas():
@@ -79,6 +83,7 @@ def test_gaussian_formulas():
     np.testing.assert_allclose(D.gaussian_log_prob(mean, log_std, x), expected, rtol=1e-6)
     h = sum(0.5 * math.log(2 * math.pi * math.e * s**2) for s in (2.0, 0.5))
     np.testing.assert_allclose(D.gaussian_entropy(log_std), h, rtol=1e-6)
+    np.testing.assert_allclose(D.gaussian_sample_noise(mean, log_std, jnp.array([1.0, -2.0])), [2.5, -2.0])
 
 
 @pytest.mark.parametrize("kind", ["clip", "tanh"])
@@ -131,3 +136,22 @@ def test_value_and_pg_losses_hand_computed():
     np.testing.assert_allclose(g, -adv / 2)
     z = normalize_advantages(jnp.array([1.0, 2.0, 3.0]))
     np.testing.assert_allclose(z, np.array([-1, 0, 1]) / np.std([1, 2, 3]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("n", [5, 2048, 5000])
+def test_permutations_are_uniform_permutations(n):
+    """Every row is a permutation (packed keys for n <= 4096, argsort beyond); the
+    position of each item is uniform (chi-square over 2000 rows of n = 5), and two
+    keys give different shuffles, one key the same."""
+    perms = np.asarray(permutations(jax.random.key(0), 2000 if n == 5 else 3, n))
+    assert perms.dtype == np.int32
+    assert all((np.sort(row) == np.arange(n)).all() for row in perms)
+    if n == 5:
+        counts = np.stack([np.bincount(perms[:, i], minlength=5) for i in range(5)])  # [position, item]
+        chi2 = ((counts - 400.0) ** 2 / 400.0).sum()
+        assert chi2 < 46.0  # 16 degrees of freedom: P(chi2 > 46) < 1e-4
+    again = np.asarray(permutations(jax.random.key(0), perms.shape[0], n))
+    other = np.asarray(permutations(jax.random.key(1), perms.shape[0], n))
+    assert (again == perms).all() and (other != perms).any()
+    with pytest.raises(ValueError, match="num >= 1"):
+        permutations(jax.random.key(0), 0, n)

@@ -158,7 +158,7 @@ def build(config: DQNConfig, env, env_params, total_steps: int) -> Agent:
     v_step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
 
     def optimizer(max_grad_norm, lr):
-        return optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.adam(lr))
+        return optax.flatten(optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.adam(lr)))
 
     def epsilon(cfg, steps):
         """Linear decay from eps_start to eps_end over eps_fraction of total_steps."""

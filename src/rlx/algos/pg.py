@@ -38,6 +38,7 @@ from rlx.core import losses as L
 from rlx.core import running_stats
 from rlx.core.pytree import pytree_dataclass, static_field
 from rlx.core.returns import gae
+from rlx.core.shuffle import permutations
 from rlx.envs import Box, Discrete, for_training
 from rlx.envs.core import episode_metrics
 from rlx.nets import ActorCritic
@@ -151,18 +152,22 @@ def build(config: A2CConfig, env, env_params, total_steps: int) -> Agent:
 
     def optimizer(max_grad_norm):
         # Global-norm clipping then Adam's scaling; the (annealed) step size is applied after.
-        return optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.scale_by_adam(eps=1e-5))
+        return optax.flatten(optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.scale_by_adam(eps=1e-5)))
     if continuous:
         low, high = jnp.asarray(act_space.low), jnp.asarray(act_space.high)
 
     def normalize(stats, obs):
         return running_stats.normalize(stats, obs) if config.normalize_obs else obs
 
-    def sample(dist, key):
+    def draw_noise(key, shape):
+        """The rollout's action noise, drawn in one call: standard normal ε or Gumbel g."""
+        return (jax.random.normal if continuous else jax.random.gumbel)(key, shape + (action_dim,))
+
+    def sample(dist, noise):
         if continuous:
-            raw = D.gaussian_sample(key, *dist)
+            raw = D.gaussian_sample_noise(*dist, noise)
             return raw, D.gaussian_log_prob(*dist, raw)
-        a = D.categorical_sample(key, dist)
+        a = D.categorical_sample_gumbel(dist, noise)
         return a, D.categorical_log_prob(dist, a)
 
     def to_env(raw):
@@ -192,16 +197,22 @@ def build(config: A2CConfig, env, env_params, total_steps: int) -> Agent:
         )
 
     def rollout(s: PGState):
-        def one_step(carry, _):
-            env_state, obs, key = carry
-            key, k_act, k_env = jax.random.split(key, 3)
-            dist, value = model.apply(s.params, normalize(s.obs_stats, obs))
-            action, logp = sample(dist, k_act)
-            env_state, ts = v_step(jax.random.split(k_env, n_envs), env_state, to_env(action), env_params)
-            out = (obs, action, logp, value, ts.reward, ts.terminated, ts.truncated, ts.info["final_obs"])
-            return (env_state, ts.obs, key), out
+        # The whole rollout's randomness in two calls rather than three per step (on the
+        # CPU each call is a kernel launch; at 1 seed this is ~10% of PPO's time).
+        key, k_act, k_env = jax.random.split(s.key, 3)
+        noise = draw_noise(k_act, (n_steps, n_envs))
+        env_keys = jax.random.split(k_env, (n_steps, n_envs))
 
-        (env_state, obs, key), traj = jax.lax.scan(one_step, (s.env_state, s.obs, s.key), None, n_steps)
+        def one_step(carry, inputs):
+            env_state, obs = carry
+            eps, keys = inputs
+            dist, value = model.apply(s.params, normalize(s.obs_stats, obs))
+            action, logp = sample(dist, eps)
+            env_state, ts = v_step(keys, env_state, to_env(action), env_params)
+            out = (obs, action, logp, value, ts.reward, ts.terminated, ts.truncated, ts.info["final_obs"])
+            return (env_state, ts.obs), out
+
+        (env_state, obs), traj = jax.lax.scan(one_step, (s.env_state, s.obs), (noise, env_keys))
         return env_state, obs, key, traj
 
     def loss_fn(params, mb: Batch, cfg):
@@ -255,9 +266,8 @@ def build(config: A2CConfig, env, env_params, total_steps: int) -> Agent:
                 lambda x: x.reshape((minibatches, batch_size // minibatches) + x.shape[1:]), shuffled)
             return jax.lax.scan(sgd_step, carry, mbs)
 
-        # One sort draws every epoch's shuffle (XLA's CPU sort is slow; one call beats `epochs`).
         key, k_perm = jax.random.split(key)
-        perms = jnp.argsort(jax.random.bits(k_perm, (epochs, batch_size)), axis=-1)
+        perms = permutations(k_perm, epochs, batch_size)  # every epoch's shuffle in one call
         (params, opt_state), infos = jax.lax.scan(epoch, (s.params, s.opt_state), perms)
         obs_stats = s.obs_stats
         if config.normalize_obs:

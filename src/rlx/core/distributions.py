@@ -32,6 +32,12 @@ def categorical_sample(key: jax.Array, logits: jax.Array) -> jax.Array:
     return jax.random.categorical(key, logits).astype(jnp.int32)
 
 
+def categorical_sample_gumbel(logits: jax.Array, gumbel: jax.Array) -> jax.Array:
+    """Gumbel-max: ``argmax(logits + g)`` with ``g ~ Gumbel(0, 1)`` i.i.d. (same shape as
+    ``logits``) is a sample of ``softmax(logits)``. Lets a rollout draw its noise up front."""
+    return jnp.argmax(logits + gumbel, axis=-1).astype(jnp.int32)
+
+
 def categorical_mode(logits: jax.Array) -> jax.Array:
     return jnp.argmax(logits, axis=-1).astype(jnp.int32)
 
@@ -48,7 +54,12 @@ def gaussian_entropy(log_std: jax.Array) -> jax.Array:
 
 
 def gaussian_sample(key: jax.Array, mean: jax.Array, log_std: jax.Array) -> jax.Array:
-    return mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape, mean.dtype)
+    return gaussian_sample_noise(mean, log_std, jax.random.normal(key, mean.shape, mean.dtype))
+
+
+def gaussian_sample_noise(mean: jax.Array, log_std: jax.Array, eps: jax.Array) -> jax.Array:
+    """``μ + σ ε`` for standard normal ``ε`` drawn beforehand."""
+    return mean + jnp.exp(log_std) * eps
 
 
 def squash(x: jax.Array, low: jax.Array, high: jax.Array, kind: str) -> jax.Array:

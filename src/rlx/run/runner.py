@@ -109,17 +109,33 @@ def execute(agent, env, env_params, seeds, config, config_axis, n_updates: int, 
         for lg in loggers:
             closing.callback(lg.close)
         bar.update(done * spu, 0.0, float("nan"))
+
+        def saves_after(n_chunk: int, end: int) -> bool:
+            return checkpointing is not None and (end == n_updates or (
+                checkpointing.every > 0 and n_chunk % checkpointing.every == 0))
+
+        # One chunk runs while the host writes the previous one's metrics: the next
+        # chunk is dispatched (asynchronously) before the current one is fetched,
+        # except when the current one's end state must be checkpointed first.
+        in_flight = None  # (states, metrics buffer, n) of the dispatched chunk
+        t = time.perf_counter()
         while done < n_updates:
-            n = min(chunk_len, n_updates - done)
-            t = time.perf_counter()
-            states, buf = programs.chunk(states, n)
+            if in_flight is None:
+                n = min(chunk_len, n_updates - done)
+                in_flight = (*programs.chunk(states, n), n)
+            states, buf, n = in_flight  # `states` stays valid unless a next chunk takes it
+            in_flight = None
+            n_chunk += 1
+            save = saves_after(n_chunk, done + n)
+            if done + n < n_updates and not save:
+                n_next = min(chunk_len, n_updates - done - n)
+                in_flight = (*programs.chunk(states, n_next), n_next)
             metrics = {k: v[:n] for k, v in dist.fetch(buf).items()}
-            elapsed = time.perf_counter() - t
+            elapsed, t = time.perf_counter() - t, time.perf_counter()
             chunk_times = train_seconds + elapsed * (1 + np.arange(n)) / n
             train_seconds += elapsed
             steps = (done + 1 + np.arange(n)) * spu
             done += n
-            n_chunk += 1
             check_finite(metrics, steps, done - n, writer, chunk_times)
             writer.append(steps, metrics, chunk_times)
             for lg in loggers:
@@ -127,14 +143,14 @@ def execute(agent, env, env_params, seeds, config, config_axis, n_updates: int, 
             times.append(chunk_times)
             for k, v in metrics.items():
                 history.setdefault(k, []).append(v)
-            if checkpointing is not None and (done == n_updates or (
-                    checkpointing.every > 0 and n_chunk % checkpointing.every == 0)):
+            if save:
                 from rlx.run.checkpoint import checkpoint_meta
 
                 hist = {k: np.concatenate(v) for k, v in history.items()}
                 hist["time"] = np.concatenate(times)
                 checkpointing.checkpointer.save(done, states, hist, checkpoint_meta(
                     checkpointing.meta, programs.abstract_states, hist, train_seconds))
+                t = time.perf_counter()  # saving is not training time
             bar.update(done * spu, batch * n * spu / max(elapsed, 1e-9),
                        float(np.mean(metrics["episode_return"][-1])))
     writer.close()
