@@ -14,6 +14,13 @@ def run_child(code: str, *args) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def median_run(code: str, repeats: int, *args, key: str = "env_steps_per_second") -> dict:
+    """``run_child`` ``repeats`` times; the median run (by ``key``) with every run's
+    ``key`` in ``<key>_runs`` (timings on a shared CPU vary from process to process)."""
+    runs = sorted((run_child(code, *args) for _ in range(max(1, repeats))), key=lambda r: r[key])
+    return {**runs[len(runs) // 2], f"{key}_runs": [r[key] for r in runs]}
+
+
 def write_results(json_path: str, data: dict, lines: list[str]) -> None:
     """Write ``data`` to ``json_path``, the Markdown ``lines`` next to it (``.md``), and print them."""
     import os

@@ -1,10 +1,12 @@
 """PPO throughput on CartPole-v1: env-steps/s at 1 and 16 seeds, compile time, raw env rate.
 
-    python scripts/bench_ppo.py [--total-steps 500000] [--out scripts/results/bench_ppo.json]
+    python scripts/bench_ppo.py [--total-steps 500000] [--repeats 3] [--out scripts/results/bench_ppo.json]
 
 Settings as in the foundation issue: 16 envs × 128 steps, 4 epochs, 4
 minibatches, 64-64 tanh MLPs. Each configuration runs in a fresh process so
-compile times do not share caches. Writes JSON and prints a table.
+compile times do not share caches; with ``--repeats k`` each row is the median of
+k processes (the range is printed: one-core timings vary by ±10% here). Writes JSON
+and prints a table.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import os
 import platform
 import time
 
-from _child import run_child
+from _child import median_run, run_child
 
 CHILD = r"""
 import json, sys, time
@@ -54,8 +56,9 @@ def main() -> None:
     p.add_argument("--total-steps", type=int, default=500_000)
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 16])
     p.add_argument("--out", default="scripts/results/bench_ppo.json")
+    p.add_argument("--repeats", type=int, default=1)
     a = p.parse_args()
-    rows = [run_child(CHILD, "train", n, a.total_steps) for n in a.seeds]
+    rows = [median_run(CHILD, a.repeats, "train", n, a.total_steps) for n in a.seeds]
     raw = [run_child(CHILD, "raw", n, 0) for n in (1, 16, 256)]
     result = dict(benchmark="ppo_cartpole", total_steps=a.total_steps, machine=platform.machine(),
                   cpus=os.cpu_count(), time=time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -68,11 +71,13 @@ def main() -> None:
     from rich.table import Table
 
     t = Table(title=f"PPO CartPole-v1, {a.total_steps:,} steps per seed")
-    for c in ("seeds", "env-steps/s", "× rejax 0.1.3", "compile s", "train s", "final train return"):
+    for c in ("seeds", "env-steps/s (median)", "range", "× rejax 0.1.3", "compile s", "train s",
+              "final train return"):
         t.add_column(c, justify="right")
     for r in rows:
         ref = result["rejax_reference"].get(str(r["seeds"]))
-        t.add_row(str(r["seeds"]), f"{r['env_steps_per_second']:,.0f}",
+        runs = r["env_steps_per_second_runs"]
+        t.add_row(str(r["seeds"]), f"{r['env_steps_per_second']:,.0f}", f"{min(runs):,.0f}–{max(runs):,.0f}",
                   f"{r['env_steps_per_second'] / ref:.2f}" if ref else "-",
                   f"{r['compile_seconds']:.2f}", f"{r['train_seconds']:.2f}",
                   f"{r['final_train_return']:.1f}")

@@ -9,7 +9,7 @@ import pytest
 
 from rlx.core import distributions as D
 from rlx.core import running_stats
-from rlx.core.returns import discounted_returns, gae
+from rlx.core.returns import discounted_returns, gae, reverse_linear_recurrence
 from rlx.core.shuffle import permutations
 
 
@@ -155,3 +155,18 @@ def test_permutations_are_uniform_permutations(n):
     assert (again == perms).all() and (other != perms).any()
     with pytest.raises(ValueError, match="num >= 1"):
         permutations(jax.random.key(0), 0, n)
+
+
+def test_reverse_linear_recurrence_matches_a_loop():
+    """The associative scan behind GAE and reward-to-go equals the sequential loop
+    y_t = a_t + c_t y_{t+1} (T = 37, not a power of two; c_t = 0 at episode ends)."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(37, 3)).astype(np.float32)
+    c = (0.97 * (rng.random((37, 3)) > 0.1)).astype(np.float32)
+    last = rng.normal(size=3).astype(np.float32)
+    y, expected = last.astype(np.float64), np.zeros((37, 3))
+    for t in reversed(range(37)):
+        y = a[t] + c[t] * y
+        expected[t] = y
+    np.testing.assert_allclose(reverse_linear_recurrence(jnp.asarray(a), jnp.asarray(c), jnp.asarray(last)),
+                               expected, rtol=1e-5, atol=1e-5)

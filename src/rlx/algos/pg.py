@@ -206,10 +206,10 @@ def build(config: A2CConfig, env, env_params, total_steps: int) -> Agent:
         def one_step(carry, inputs):
             env_state, obs = carry
             eps, keys = inputs
-            dist, value = model.apply(s.params, normalize(s.obs_stats, obs))
+            dist = model.apply(s.params, normalize(s.obs_stats, obs), method=ActorCritic.policy)
             action, logp = sample(dist, eps)
             env_state, ts = v_step(keys, env_state, to_env(action), env_params)
-            out = (obs, action, logp, value, ts.reward, ts.terminated, ts.truncated, ts.info["final_obs"])
+            out = (obs, action, logp, ts.reward, ts.terminated, ts.truncated, ts.info["final_obs"])
             return (env_state, ts.obs), out
 
         (env_state, obs), traj = jax.lax.scan(one_step, (s.env_state, s.obs), (noise, env_keys))
@@ -234,17 +234,23 @@ def build(config: A2CConfig, env, env_params, total_steps: int) -> Agent:
     def update(s: PGState):
         cfg = s.config
         env_state, last_obs, key, traj = rollout(s)
-        obs, action, logp, value, reward, terminated, truncated, final_obs = traj
+        obs, action, logp, reward, terminated, truncated, final_obs = traj
+        flat = lambda x: x.reshape((batch_size,) + x.shape[2:])
+        nobs = normalize(s.obs_stats, obs)  # as the policy saw them during the rollout
+        # The values of the visited, final and last observations in one batched pass
+        # after the rollout (the policy alone steps inside it).
+        values = model.apply(s.params, jnp.concatenate(
+            [flat(nobs), flat(normalize(s.obs_stats, final_obs)), normalize(s.obs_stats, last_obs)]),
+            method=ActorCritic.value)
+        value = values[:batch_size].reshape(n_steps, n_envs)
+        final_value = values[batch_size:2 * batch_size].reshape(n_steps, n_envs)
+        last_value = values[2 * batch_size:]
         # V(s_{t+1}) of the same episode: V(final obs) where an episode ended, else V(next obs).
-        last_value = model.apply(s.params, normalize(s.obs_stats, last_obs), method=ActorCritic.value)
         next_value = jnp.concatenate([value[1:], last_value[None]], 0)
         dones = terminated | truncated
-        final_value = model.apply(s.params, normalize(s.obs_stats, final_obs), method=ActorCritic.value)
         next_value = jnp.where(dones, final_value, next_value)
         discounts = cfg.gamma * (1.0 - terminated.astype(jnp.float32))
         adv, target = gae(reward, value, next_value, discounts, dones, cfg.gae_lambda)
-        flat = lambda x: x.reshape((batch_size,) + x.shape[2:])
-        nobs = normalize(s.obs_stats, obs)  # as the policy saw them during the rollout
         batch = Batch(*map(flat, (nobs, action, logp, value, adv, target)))
 
         frac = 1.0 - s.updates / total_updates if config.anneal_lr else 1.0

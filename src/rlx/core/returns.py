@@ -31,13 +31,7 @@ def gae(
     chex.assert_equal_shape([rewards, values, next_values, discounts, dones])
     deltas = rewards + discounts * next_values - values
     carry_on = discounts * lam * (1.0 - dones.astype(rewards.dtype))
-
-    def body(acc, x):
-        delta, c = x
-        acc = delta + c * acc
-        return acc, acc
-
-    _, adv = jax.lax.scan(body, jnp.zeros_like(rewards[0]), (deltas, carry_on), reverse=True)
+    adv = reverse_linear_recurrence(deltas, carry_on, jnp.zeros_like(rewards[0]))
     return adv, adv + values
 
 
@@ -48,11 +42,25 @@ def discounted_returns(
     ``bootstrap`` is the value after the last step (``G_T``)."""
     chex.assert_equal_shape([rewards, discounts, dones])
     carry_on = discounts * (1.0 - dones.astype(rewards.dtype))
+    return reverse_linear_recurrence(rewards, carry_on, bootstrap)
 
-    def body(g, x):
-        r, c = x
-        g = r + c * g
-        return g, g
 
-    _, out = jax.lax.scan(body, bootstrap, (rewards, carry_on), reverse=True)
-    return out
+def reverse_linear_recurrence(a: jax.Array, c: jax.Array, last: jax.Array) -> jax.Array:
+    """``y_t = a_t + c_t · y_{t+1}`` for ``t = T-1 … 0`` with ``y_T = last``, over the
+    leading axis of ``a, c [T, ...]``.
+
+    Each step is the affine map ``f_t(y) = a_t + c_t y``; their compositions
+    ``f_t ∘ … ∘ f_{T-1} = (A_t, C_t)`` come from ``lax.associative_scan`` in
+    ``log₂ T`` vectorised rounds (``(a, c) ∘ (a', c') = (a + c a', c c')``), and
+    ``y_t = A_t + C_t · last``. On the CPU a sequential scan runs several small
+    kernels per step; this runs a few per round.
+    """
+    chex.assert_equal_shape([a, c])
+
+    def compose(later, earlier):  # associative_scan(reverse=True) folds from the end
+        c_l, a_l = later
+        c_e, a_e = earlier
+        return c_e * c_l, a_e + c_e * a_l
+
+    C, A = jax.lax.associative_scan(compose, (c, a), reverse=True)
+    return A + C * last
