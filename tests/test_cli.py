@@ -60,6 +60,10 @@ def test_list_shows_algorithms_and_environments():
     for name in ("ppo", "a2c", "reinforce", "CartPole-v1", "Acrobot-v1", "MountainCar-v0",
                  "MountainCarContinuous-v0", "Pendulum-v1"):
         assert name in r.stdout
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in r.stdout.splitlines()
+            if line.count("│") == 3}
+    assert rows["CartPole-v1"] == "500" and rows["Catch-v0"] == "none"
+    assert rows["gymnax/CartPole-v1"] == "task's own" and "None" not in rows.values()
 
 
 def test_help_shows_every_hyperparameter_with_default():

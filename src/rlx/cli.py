@@ -441,7 +441,9 @@ def list_command() -> int:
     e.add_column("name")
     e.add_column("time limit", justify="right")
     for name in registry.registered():
-        e.add_row(name, str(registry.spec(name).max_steps))
+        limit = registry.spec(name).max_steps
+        # adapters (gymnax/, brax/, playground/ ...) take the limit from the adapted task
+        e.add_row(name, str(limit) if limit is not None else ("task's own" if "/" in name else "none"))
     console.print(e)
     return 0
 
