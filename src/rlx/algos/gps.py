@@ -55,8 +55,8 @@ import jax
 import jax.numpy as jnp
 
 from rlx.algos.base import ACTIVATIONS, ConfigError, check, check_network, check_nonnegative, check_positive
-from rlx.algos.imitation import (ActionSpec, BCConfig, Policy, _adam_fit, _forward, _normaliser, action_spec,
-                                 bc_policy, evaluate, init_policy)
+from rlx.algos.imitation import (ActionSpec, BCConfig, Policy, action_spec, adam_fit, bc_policy, evaluate,
+                                 init_policy, policy_output, weighted_normaliser)
 from rlx.control.ilqr import ilqr
 from rlx.control.trajectory import trajectory_cost
 from rlx.core.pytree import pytree_dataclass, static_field
@@ -201,7 +201,7 @@ def _closed_loop(dynamics, policy, observe, x0, T: int):
 def _mean_action(pp, config: GPSConfig, spec: ActionSpec):
     """``π_θ(o)``: the policy's mean clipped to the action box (``gps_policy`` without ``key``)."""
     def mean(obs):
-        return jnp.clip(_forward(pp, obs, config, spec), jnp.asarray(spec.low), jnp.asarray(spec.high))
+        return jnp.clip(policy_output(pp, obs, config, spec), jnp.asarray(spec.low), jnp.asarray(spec.high))
     return mean
 
 
@@ -219,7 +219,7 @@ def policy_regression(key, pp, obs, targets, config: GPSConfig, spec: ActionSpec
     ``(pp, mean minibatch loss over the last tenth of the steps)``."""
     chex.assert_rank(targets, 2)
     chex.assert_equal_shape_prefix([obs, targets], 1)
-    return _adam_fit(key, pp, obs, targets, jnp.ones(targets.shape[:1], jnp.float32), config, spec)
+    return adam_fit(key, pp, obs, targets, jnp.ones(targets.shape[:1], jnp.float32), config, spec)
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -254,7 +254,7 @@ def _gps(key, params, config: GPSConfig, problem: _Problem, spec: ActionSpec, ob
     first = jax.vmap(lambda x0, U0: ilqr(cost, dynamics, x0, U0, u_low=low, u_high=high,
                                          max_iters=config.init_ilqr_iters, convex=config.convex))(x0s, U)
     U = first.U
-    mean, std = _normaliser(observe_all(first.X[:, :T]).reshape((N * T,) + obs_shape), jnp.ones((N * T,)))
+    mean, std = weighted_normaliser(observe_all(first.X[:, :T]).reshape((N * T,) + obs_shape), jnp.ones((N * T,)))
     pp = {**init_policy(k_init, config, spec, obs_shape), "obs_mean": mean, "obs_std": std}
 
     def iteration(carry, k):

@@ -466,7 +466,9 @@ def init_policy(key, config: BCConfig, spec: ActionSpec, obs_shape: tuple) -> di
             "obs_mean": jnp.zeros(obs_shape, jnp.float32), "obs_std": jnp.ones(obs_shape, jnp.float32)}
 
 
-def _forward(pp, obs, config, spec):
+def policy_output(pp, obs, config, spec):
+    """The learner's network output on ``(obs - obs_mean) / obs_std``: the action mean, or
+    class logits for discrete actions."""
     x = (obs - pp["obs_mean"]) / pp["obs_std"]
     return _net(config, spec).apply(pp["net"], x)
 
@@ -475,7 +477,7 @@ def bc_loss(pp, obs, labels, weight, config: BCConfig, spec: ActionSpec):
     """The behaviour-cloning loss of learner ``pp`` on a batch ``obs [B, *obs_shape]``,
     ``labels [B, *a]``, ``weight [B]`` (:func:`mse_loss`, :func:`gaussian_nll_loss` or
     :func:`cross_entropy_loss`)."""
-    out = _forward(pp, obs, config, spec)
+    out = policy_output(pp, obs, config, spec)
     if spec.discrete:
         return cross_entropy_loss(out, labels.astype(jnp.int32), weight)
     if config.loss == "gaussian":
@@ -487,14 +489,14 @@ def bc_policy(pp, config: BCConfig, spec: ActionSpec) -> Policy:
     """The learner as ``policy(obs, key)``: the predicted mean clipped to the box, or the
     arg-max class (deterministic; ``key`` unused)."""
     def policy(obs, key):
-        out = _forward(pp, obs, config, spec)
+        out = policy_output(pp, obs, config, spec)
         if spec.discrete:
             return D.categorical_mode(out)
         return jnp.clip(out, jnp.asarray(spec.low), jnp.asarray(spec.high))
     return policy
 
 
-def _normaliser(obs, weight):
+def weighted_normaliser(obs, weight):
     """Weighted mean and standard deviation (floored at 1e-3) over the rows of ``obs``."""
     w = weight.reshape((-1,) + (1,) * (obs.ndim - 1)) / jnp.maximum(weight.sum(), 1e-8)
     mean = jnp.sum(w * obs, 0)
@@ -510,12 +512,12 @@ def _fit(key, obs, labels, weight, config: BCConfig, spec: ActionSpec):
     chex.assert_equal_shape_prefix([obs, labels, weight], 1)
     k_init, k_batches = jax.random.split(key)
     pp = init_policy(k_init, config, spec, obs.shape[1:])
-    mean, std = _normaliser(obs, weight)
+    mean, std = weighted_normaliser(obs, weight)
     pp = {**pp, "obs_mean": mean, "obs_std": std}
-    return _adam_fit(k_batches, pp, obs, labels, weight, config, spec)
+    return adam_fit(k_batches, pp, obs, labels, weight, config, spec)
 
 
-def _adam_fit(key, pp, obs, labels, weight, config: BCConfig, spec: ActionSpec):
+def adam_fit(key, pp, obs, labels, weight, config: BCConfig, spec: ActionSpec):
     """``config.steps`` Adam steps (fresh optimiser state) on :func:`bc_loss` from the learner
     ``pp`` (its normaliser kept), minibatches of ``config.batch_size`` rows drawn with
     probability ``∝ weight``; one ``lax.scan``. Returns ``(pp, final_loss)`` as :func:`_fit`."""
