@@ -197,8 +197,8 @@ def build(config: A2CConfig, env, env_params, total_steps: int) -> Agent:
         )
 
     def rollout(s: PGState):
-        # The whole rollout's randomness in two calls rather than three per step (on the
-        # CPU each call is a kernel launch; at 1 seed this is ~10% of PPO's time).
+        # The whole rollout's randomness in two calls rather than three per step: on the
+        # CPU each call is its own small kernel, launched n_steps times otherwise.
         key, k_act, k_env = jax.random.split(s.key, 3)
         noise = draw_noise(k_act, (n_steps, n_envs))
         env_keys = jax.random.split(k_env, (n_steps, n_envs))
