@@ -148,8 +148,9 @@ class AutoReset(Wrapper):
         return state, ts._replace(info={**ts.info, "final_obs": ts.obs})
 
     def step(self, key, state, action, params):
-        # two fold-ins rather than one split: a step that ignores its key (most tasks)
-        # leaves its fold-in dead, and XLA drops it
+        # = split(key) (with JAX's default partitionable Threefry, split(key)[i] is
+        # fold_in(key, i)), written as two fold-ins so that a step that ignores its key
+        # (most tasks) leaves its hash dead and XLA drops it
         key_step, key_reset = jax.random.fold_in(key, 0), jax.random.fold_in(key, 1)
         state_step, ts = self.env.step(key_step, state, action, params)
         state_reset, ts_reset = self.env.reset(key_reset, params)
