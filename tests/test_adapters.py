@@ -269,26 +269,15 @@ def brax_pendulum():
         return brax_envs, brax_envs.get_environment("inverted_pendulum", backend="spring")
 
 
-def test_brax_adapter_matches_brax_step_for_step(brax_pendulum):
+def test_brax_adapter_matches_brax_step_for_step(brax_pendulum, step_both):
     """The raw brax env and rlx's adapter (in a 25-step TimeLimit), on the same keys and
     actions, over whole 40-step runs (brax keeps stepping after ``done``, so does rlx here)."""
     _, benv = brax_pendulum
     env = from_brax(benv, max_steps=25)
     params = env.default_params()
     actions = jax.random.uniform(jax.random.key(2), (8, 40, 1), minval=-1.0, maxval=1.0)
-
-    def both(key, acts):
-        s_ref, (state, ts) = benv.reset(key), env.reset(key, params)
-
-        def body(carry, a):
-            s_ref, state = carry
-            s_ref = benv.step(s_ref, a)
-            state, ts = env.step(key, state, a, params)
-            return (s_ref, state), (s_ref.obs, s_ref.reward, s_ref.done, ts)
-
-        return s_ref.obs, ts.obs, jax.lax.scan(body, (s_ref, state), acts)[1]
-
-    obs0_ref, obs0, (obs, reward, done, ts) = jax.jit(jax.vmap(both))(jax.random.split(jax.random.key(0), 8), actions)
+    keys = jax.random.split(jax.random.key(0), 8)
+    obs0_ref, obs0, (obs, reward, done, ts) = step_both(benv, env, params, keys, actions)
     np.testing.assert_array_equal(obs0, obs0_ref)
     np.testing.assert_array_equal(ts.obs, obs)
     np.testing.assert_array_equal(ts.reward, reward)

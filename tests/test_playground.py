@@ -19,25 +19,14 @@ def cartpole():
     return playground.registry.load("CartpoleBalance", config_overrides={"impl": "jax"})
 
 
-def test_playground_adapter_matches_playground_step_for_step(cartpole):
+def test_playground_adapter_matches_playground_step_for_step(cartpole, step_both):
     """The raw playground env and the adapter (in a 25-step TimeLimit) on the same keys and
     actions over 30 steps: identical observations and rewards, truncation at step 25 only."""
     env = from_playground(cartpole, max_steps=25)
     params = env.default_params()
     actions = jax.random.uniform(jax.random.key(2), (4, 30, 1), minval=-1.0, maxval=1.0)
-
-    def both(key, acts):
-        s_ref, (state, ts) = cartpole.reset(key), env.reset(key, params)
-
-        def body(carry, a):
-            s_ref, state = carry
-            s_ref = cartpole.step(s_ref, a)
-            state, ts = env.step(key, state, a, params)
-            return (s_ref, state), (s_ref.obs, s_ref.reward, s_ref.done, ts)
-
-        return s_ref.obs, ts.obs, jax.lax.scan(body, (s_ref, state), acts)[1]
-
-    obs0_ref, obs0, (obs, reward, done, ts) = jax.jit(jax.vmap(both))(jax.random.split(jax.random.key(0), 4), actions)
+    keys = jax.random.split(jax.random.key(0), 4)
+    obs0_ref, obs0, (obs, reward, done, ts) = step_both(cartpole, env, params, keys, actions)
     np.testing.assert_array_equal(obs0, obs0_ref)
     assert np.abs(np.asarray(obs0[0] - obs0[1])).max() > 0  # different keys, different starts
     np.testing.assert_array_equal(ts.obs, obs)
