@@ -7,15 +7,25 @@ For the torque-limited pendulum (Pendulum-v1's model, |u| ≤ 2, 100 steps of
 0.05 s) and the continuous cart-pole (CartPoleSwingUp-v0's model, |F| ≤ 10 N,
 150 steps of 0.02 s) it reports compile and solve seconds, iterations, whether
 the final state is upright (|θ| < 0.1 rad and |θ̇| < 0.1 rad/s, θ wrapped), and
-the time of 64 vmapped solves over one solve from the hanging state (goal ≤ 8×).
-A vmapped ``while_loop`` runs until its slowest member stops, so ``max_iters``
-(100 and 150) caps the tail. The DARE is timed
-against ``scipy.linalg.solve_discrete_are`` on random systems, in float64.
+the time of 64 vmapped solves over one solve from the hanging state (goal ≤ 8×;
+single and batched times are medians of 21 and 5 runs). A vmapped ``while_loop``
+runs until its slowest member stops, so ``max_iters`` (100 and 150) caps the tail.
+
+It also measures a floor for that ratio: the line search alone rolls the
+dynamics out once per step size per iteration, 64 × 8 rollouts, so the batched
+solve costs at least (time of 512 open-loop rollouts) × (its iterations). The
+rollouts replay each problem's optimised plan in the layout most favourable to
+SIMD (states ``[n, 512]``, the batch on the minor axis, one ``scan``); the floor
+divided by one whole solve bounds the ratio from below for this algorithm.
+
+The DARE is timed against ``scipy.linalg.solve_discrete_are`` on random systems,
+in float64.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import time
 
@@ -66,16 +76,43 @@ def cartpole_problem():
                 hanging=jnp.array([0.0, 0.0, jnp.pi, 0.0]), starts=starts, angle=2, max_iters=150)
 
 
-def timed(fn, *args):
-    t = time.perf_counter()
-    out = jax.block_until_ready(fn(*args))
-    return out, time.perf_counter() - t
+ILQR_ALPHAS = inspect.signature(ilqr).parameters["alphas"].default  # the line search's step sizes
+
+
+def timed(fn, *args, repeats: int = 1):
+    """``(output, seconds)``: the median of ``repeats`` timed calls."""
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - t)
+    return out, float(np.median(times))
 
 
 def upright(X, angle):
     """Whether the final state is within 0.1 rad and 0.1 rad/s of upright (θ wrapped)."""
     th = (X[..., -1, angle] + jnp.pi) % (2 * jnp.pi) - jnp.pi
     return (jnp.abs(th) < 0.1) & (jnp.abs(X[..., -1, angle + 1]) < 0.1)
+
+
+def rollout_seconds(dynamics, x0s, Us) -> float:
+    """Median seconds of the open-loop rollouts ``x0s [L, n]``, ``Us [L, T, m]`` with the
+    states batch-minor: both problems' dynamics are elementwise in ``x[i]``, ``u[0]``,
+    so they take ``x [n, L]``, ``u [m, L]`` as they are (checked against ``vmap``).
+    The cheapest form of the line search's rollouts XLA compiles here."""
+    x0, U = x0s.T, jnp.moveaxis(Us, 0, -1)  # [n, L], [T, m, L]
+
+    def run(x0, U):
+        def step(x, tu):
+            x = dynamics(x, tu[1], tu[0])
+            return x, x
+        return jax.lax.scan(step, x0, (jnp.arange(U.shape[0]), U))[1]
+
+    reference = jax.vmap(dynamics, in_axes=(1, 1, None), out_axes=1)(x0, U[0], 0)
+    np.testing.assert_allclose(dynamics(x0, U[0], 0), reference, rtol=1e-5, atol=1e-6)
+    f = jax.jit(run).lower(x0, U).compile()
+    jax.block_until_ready(f(x0, U))
+    return timed(f, x0, U, repeats=21)[1]
 
 
 def bench_ilqr(prob, batch: int, key) -> dict:
@@ -95,11 +132,15 @@ def bench_ilqr(prob, batch: int, key) -> dict:
     batched_c = batched.lower(x0s).compile()
     compile_batched = time.perf_counter() - t
     r, _ = timed(single_c, prob["hanging"])
-    r, run_single = timed(single_c, prob["hanging"])
+    r, run_single = timed(single_c, prob["hanging"], repeats=21)
     # single solves of every batch member, one after another, for a fair per-problem time
     per = [timed(single_c, x0s[i]) for i in range(batch)]
     rb, _ = timed(batched_c, x0s)
-    rb, run_batched = timed(batched_c, x0s)
+    rb, run_batched = timed(batched_c, x0s, repeats=5)
+    # the line search's rollouts: every problem's optimised plan once per step size
+    lanes = batch * len(ILQR_ALPHAS)
+    floor = int(rb.iterations.max()) * rollout_seconds(
+        prob["dynamics"], jnp.repeat(x0s, len(ILQR_ALPHAS), 0), jnp.repeat(rb.U, len(ILQR_ALPHAS), 0))
     return dict(
         problem=prob["name"], horizon=prob["T"], batch=batch,
         compile_single_s=compile_single, compile_batched_s=compile_batched,
@@ -113,6 +154,7 @@ def bench_ilqr(prob, batch: int, key) -> dict:
         batched_upright=int(upright(rb.X, prob["angle"]).sum()),
         batched_over_single=run_batched / run_single,
         batched_over_mean_single=run_batched / float(np.mean([p[1] for p in per])),
+        rollout_floor_lanes=lanes, rollout_floor_s=floor, floor_over_single=floor / run_single,
     )
 
 
@@ -156,15 +198,16 @@ def main() -> None:
                   ilqr=ilqr_rows, dare=dare_rows)
     lines = ["| problem | compile s (1 / batch) | hanging: iters, solve s, upright | "
              f"{args.batch} starts: solve s, max iters, converged, upright | batch / single | "
-             f"batch / {args.batch} single solves |",
-             "|---|---|---|---|---|---|"]
+             f"batch / {args.batch} single solves | floor: rollouts alone / single |",
+             "|---|---|---|---|---|---|---|"]
     for r in ilqr_rows:
         h = r["hanging"]
         lines.append(f"| {r['problem']} (T={r['horizon']}) | {r['compile_single_s']:.1f} / "
                      f"{r['compile_batched_s']:.1f} | {h['iterations']}, {h['solve_s']:.3f}, {h['upright']} | "
                      f"{r['batched_solve_s']:.3f}, {r['batched_iterations_max']}, {r['batched_converged']}, "
                      f"{r['batched_upright']}/{r['batch']} | ×{r['batched_over_single']:.2f} | "
-                     f"×{r['batched_solve_s'] / (r['batch'] * r['single_mean_solve_s']):.2f} |")
+                     f"×{r['batched_solve_s'] / (r['batch'] * r['single_mean_solve_s']):.2f} | "
+                     f"×{r['floor_over_single']:.1f} |")
     lines += ["", "| DARE n×m | rlx (doubling) ms | scipy ms | iterations | max rel. diff |", "|---|---|---|---|---|"]
     for r in dare_rows:
         lines.append(f"| {r['n']}×{r['m']} | {1e3 * r['rlx_s']:.3f} | {1e3 * r['scipy_s']:.3f} | "
