@@ -8,8 +8,9 @@ import subprocess
 import sys
 
 
-def run_child(code: str, *args) -> dict:
-    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], check=True,
+def run_child(code: str, *args, python: str = sys.executable) -> dict:
+    """``python -c code args...``; ``python`` may be another environment's interpreter."""
+    out = subprocess.run([python, "-c", code, *map(str, args)], check=True,
                          capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
