@@ -67,11 +67,16 @@ def test_list_shows_algorithms_and_environments():
 
 
 def test_help_shows_every_hyperparameter_with_default():
+    import dataclasses
+
+    from rlx.algos.pg import PPOConfig
+
     r = rlx("train", "ppo", "--help")
     assert r.returncode == 0
-    for flag in ("--lr", "--gamma", "--gae-lambda", "--clip-eps", "--ent-coef", "--epochs",
-                 "--minibatches", "--num-envs", "--seeds", "--total-steps", "--out"):
-        assert flag in r.stdout
+    flags = ["--" + f.name.replace("_", "-") for f in dataclasses.fields(PPOConfig)]
+    for flag in flags + ["--seeds", "--total-steps", "--out"]:
+        assert flag in r.stdout, flag
+    assert r.stdout.count("(default: ") >= len(flags)
     assert "--gamma FLOAT" in r.stdout and "(default: 0.98)" in r.stdout  # CartPole preset
     pendulum = rlx("train", "ppo", "--env", "Pendulum-v1", "--help").stdout
     assert "(default: 0.95)" in pendulum and "(default: 0.98)" not in pendulum  # Pendulum preset

@@ -170,3 +170,53 @@ def test_reverse_linear_recurrence_matches_a_loop():
         expected[t] = y
     np.testing.assert_allclose(reverse_linear_recurrence(jnp.asarray(a), jnp.asarray(c), jnp.asarray(last)),
                                expected, rtol=1e-5, atol=1e-5)
+
+
+def test_mlp_and_actor_critic_against_numpy():
+    """``MLP``: tanh(x W₀ + b₀) → … → linear head; ``ActorCritic``: separate policy and
+    value MLPs, a state-independent log σ for continuous actions."""
+    from rlx.nets import MLP, ActorCritic
+
+    x = jax.random.normal(jax.random.key(0), (5, 3))
+    net = MLP((8, 6), 2, "tanh")
+    p = net.init(jax.random.key(1), x)["params"]
+    h = np.asarray(x)
+    for i in range(2):
+        h = np.tanh(h @ np.asarray(p[f"Dense_{i}"]["kernel"]) + np.asarray(p[f"Dense_{i}"]["bias"]))
+    want = h @ np.asarray(p["Dense_2"]["kernel"]) + np.asarray(p["Dense_2"]["bias"])
+    np.testing.assert_allclose(net.apply({"params": p}, x), want, rtol=1e-5, atol=1e-6)
+
+    ac = ActorCritic(action_dim=2, continuous=True, hidden=(8, 6))
+    v = ac.init(jax.random.key(2), x)
+    (mean, log_std), value = ac.apply(v, x)
+    assert mean.shape == (5, 2) and log_std.shape == (5, 2) and value.shape == (5,)
+    np.testing.assert_array_equal(log_std, 0.0)  # σ = 1 at the start
+    np.testing.assert_allclose(mean, MLP((8, 6), 2).apply({"params": v["params"]["actor"]}, x), rtol=1e-6)
+    np.testing.assert_allclose(value, MLP((8, 6), 1).apply({"params": v["params"]["critic"]}, x)[:, 0], rtol=1e-6)
+
+
+def test_mlp_initial_weight_scales():
+    """Glorot-uniform × gain: Var W = gain² · 2 / (fan_in + fan_out); hidden gain √2,
+    policy head 0.01, value head 1; biases zero."""
+    from rlx.nets import ActorCritic
+
+    ac = ActorCritic(action_dim=256, continuous=False, hidden=(256, 256))
+    p = ac.init(jax.random.key(0), jnp.zeros((1, 256)))["params"]
+    for net, gain_out in (("actor", 0.01), ("critic", 1.0)):
+        for layer, gain in (("Dense_0", math.sqrt(2)), ("Dense_1", math.sqrt(2)), ("Dense_2", gain_out)):
+            w = np.asarray(p[net][layer]["kernel"])
+            want = gain**2 * 2 / sum(w.shape)
+            assert abs(w.var() / want - 1) < 0.05, (net, layer, w.var(), want)
+            assert np.all(np.asarray(p[net][layer]["bias"]) == 0)
+
+
+def test_episode_metrics_average_the_finished_envs():
+    from rlx.envs.core import EpisodeStatsState, episode_metrics
+
+    z = jnp.zeros(3)
+    s = EpisodeStatsState(None, z, z, last_return=jnp.array([9.0, 3.0, 7.0]),
+                          last_length=jnp.array([90, 30, 70]), episodes=jnp.array([0, 2, 1]))
+    m = episode_metrics(s)  # env 0 has not finished an episode: left out
+    assert float(m["episode_return"]) == 5.0 and float(m["episode_length"]) == 50.0
+    none = episode_metrics(s._replace(episodes=jnp.zeros(3, int)))
+    assert float(none["episode_return"]) == 0.0 and float(none["episode_length"]) == 0.0

@@ -28,6 +28,15 @@ def test_ppo_learns_cartpole(ppo_cartpole):
     assert curve[:3].mean() < 60 and curve[-5:].mean() > 300
 
 
+def test_learning_rate_anneals_linearly_to_zero(ppo_cartpole):
+    """PPO's default anneal_lr: the step size of update i is lr · (1 − i / updates)."""
+    lr = ppo_cartpole.metrics["lr"]  # [updates, seeds]
+    n = ppo_cartpole.summary["updates"]
+    base = json.loads((ppo_cartpole.run_dir / "config.json").read_text())["config"]["lr"]
+    expected = base * (1.0 - np.arange(n) / n)
+    np.testing.assert_allclose(lr, np.broadcast_to(expected[:, None], lr.shape), rtol=1e-5, atol=1e-9)
+
+
 def test_run_folder_contents(ppo_cartpole):
     d = ppo_cartpole.run_dir
     cfg = json.loads((d / "config.json").read_text())
@@ -76,15 +85,18 @@ def test_a2c_and_reinforce_improve_on_cartpole(algo, steps):
     assert curve[-5:].mean() > 3 * max(curve[:2].mean(), 15.0), curve[[0, -1]]
 
 
-def test_continuous_actions_stay_in_bounds_and_train():
+@pytest.mark.parametrize("squash", ["clip", "tanh"])
+def test_continuous_actions_stay_in_bounds_and_train(squash):
     r = rlx.train("ppo", "Pendulum-v1", num_seeds=1, total_steps=4096, eval_episodes=2,
-                  show_progress=False, overrides=dict(squash="tanh", minibatches=4))
+                  show_progress=False, overrides=dict(squash=squash, minibatches=4))
     assert np.all(np.isfinite(r.metrics["value_loss"]))
     pp = jax.tree_util.tree_map(lambda x: x[0], jax.vmap(r.agent.policy_params)(r.state))
     obs = jax.random.normal(jax.random.key(0), (256, 3)) * 10
     acts = jax.vmap(lambda o, k: r.agent.act(pp, o, k, False))(obs, jax.random.split(jax.random.key(1), 256))
     assert acts.shape == (256, 1)
     assert float(jnp.max(jnp.abs(acts))) <= 2.0
+    if squash == "clip":  # Gaussian draws past the box land on its faces (~5% of 256 at unit std)
+        assert int(jnp.sum(jnp.abs(acts) == 2.0)) > 0
 
 
 # A task whose value is only right if truncation bootstraps: reward 1 forever,
@@ -131,7 +143,16 @@ def test_truncation_bootstraps_from_final_observation():
     assert abs(float(v) - 10.0) < 0.5, float(v)
 
 
-def test_bad_config_is_rejected_before_compiling():
+def test_bad_config_is_rejected_before_compiling(monkeypatch):
+    from rlx.run import runner
+
+    def compile_programs(*args, **kwargs):
+        raise AssertionError("compiled before validating")
+
+    monkeypatch.setattr(runner, "compile_programs", compile_programs)
+    monkeypatch.setattr(jax, "jit", lambda *a, **k: compile_programs())
+    with pytest.raises(ConfigError, match="REINFORCE is GAE with λ = 1"):
+        rlx.train("reinforce", overrides=dict(gae_lambda=0.9))
     with pytest.raises(ConfigError, match="--gae-lambda"):
         rlx.train("ppo", overrides=dict(gae_lambda=1.5))
     with pytest.raises(ConfigError, match="unknown hyperparameter 'learning_rate'"):

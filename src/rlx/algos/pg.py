@@ -68,7 +68,9 @@ class A2CConfig:
 
 @pytree_dataclass
 class ReinforceConfig(A2CConfig):
-    """REINFORCE with reward-to-go and a learned value baseline (λ = 1)."""
+    """REINFORCE with reward-to-go and a learned value baseline: GAE with λ = 1, whose
+    advantage is the discounted return-to-go minus V(s_t). An episode still running at
+    the end of a rollout (or cut by a time limit) is continued by V of where it stopped."""
 
     lr: float = 3e-3
     gae_lambda: float = 1.0
@@ -98,6 +100,9 @@ def validate(c: A2CConfig) -> None:
     check_nonnegative(c, "ent_coef", "vf_coef")
     check_network(c)
     check(c.squash in ("clip", "tanh"), "squash", c.squash, "use clip or tanh")
+    if isinstance(c, ReinforceConfig):
+        check(c.gae_lambda == 1.0, "gae_lambda", c.gae_lambda,
+              "REINFORCE is GAE with λ = 1 (reward-to-go); for λ < 1 use a2c")
     if isinstance(c, PPOConfig):
         check_positive(c, "epochs", "minibatches", "clip_eps")
         batch = c.num_envs * c.num_steps
