@@ -147,12 +147,19 @@ def test_linearisation_matches_finite_differences():
         e = jnp.array([eps, 0.0])
         fd_T = (swing_up_cost(X[5] + e, U[0] * 0, 5) - swing_up_cost(X[5] - e, U[0] * 0, 5)) / (2 * eps)
         np.testing.assert_allclose(d.lx[5][0], fd_T, rtol=1e-7)
-        # second derivatives of the cost: ℓ_xx against differences of the exact gradient
+        fd_lu = (ell(X[:5], U + eps, ts) - ell(X[:5], U - eps, ts)) / (2 * eps)
+        np.testing.assert_allclose(d.lu[:, 0], fd_lu, rtol=1e-7, atol=1e-9)
+        # second derivatives of the cost: ℓ_xx, ℓ_ux, ℓ_uu against differences of the exact gradients
         g = jax.jit(jax.vmap(jax.grad(swing_up_cost)))
+        gu = jax.jit(jax.vmap(jax.grad(swing_up_cost, argnums=1)))
         for i in range(2):
             e = jnp.zeros(2).at[i].set(eps)
             fd = (g(X[:5] + e, U, ts) - g(X[:5] - e, U, ts)) / (2 * eps)
             np.testing.assert_allclose(d.lxx[:5, :, i], fd, rtol=1e-6, atol=1e-8)
+            fd_ux = (gu(X[:5] + e, U, ts) - gu(X[:5] - e, U, ts)) / (2 * eps)
+            np.testing.assert_allclose(d.lux[:, :, i], fd_ux, rtol=1e-6, atol=1e-8)
+        fd_uu = (gu(X[:5], U + eps, ts) - gu(X[:5], U - eps, ts)) / (2 * eps)
+        np.testing.assert_allclose(d.luu[:, :, 0], fd_uu, rtol=1e-6, atol=1e-8)
 
 
 @pytest.fixture(scope="module")
@@ -187,6 +194,40 @@ def test_vmapped_solves_equal_single_solves(swing_up):
         np.testing.assert_allclose(batched.cost[i], single.cost, rtol=1e-4)
         np.testing.assert_allclose(batched.X[i, -1], single.X[-1], atol=1e-3)
     assert bool(batched.converged.all())
+
+
+def test_lq_solvers_vmap_over_problems_and_cost_weights():
+    """iLQR vmapped over a cost weight, the finite-horizon LQR over Q and the DARE over
+    systems each equal their one-at-a-time solutions."""
+    rng = np.random.default_rng(4)
+    n, m, T = 3, 1, 15
+    with jax.enable_x64(True):
+        A = jnp.asarray(np.eye(n) + 0.1 * rng.normal(size=(n, n)))
+        B = jnp.asarray(rng.normal(size=(n, m)))
+        x0 = jnp.ones(n)
+        weights = jnp.array([0.1, 1.0, 10.0])
+
+        def solve(w):
+            return ilqr(lambda x, u, t: 0.5 * w * x @ x + 0.5 * u @ u, lambda x, u, t: A @ x + B @ u,
+                        x0, jnp.zeros((T, m)))
+
+        batched = jax.vmap(solve)(weights)
+        for i, w in enumerate(weights):
+            np.testing.assert_allclose(batched.U[i], solve(w).U, rtol=1e-9, atol=1e-12)
+        assert not np.allclose(batched.U[0], batched.U[2])
+
+        As, Bs, R = jnp.broadcast_to(A, (T, n, n)), jnp.broadcast_to(B, (T, n, m)), jnp.ones((T, m, m))
+        lq = jax.vmap(lambda w: lqr(As, Bs, w * jnp.broadcast_to(jnp.eye(n), (T + 1, n, n)), R))(weights)
+        for i, w in enumerate(weights):
+            np.testing.assert_allclose(lq.K[i], lqr(As, Bs, w * jnp.broadcast_to(jnp.eye(n), (T + 1, n, n)), R).K,
+                                       rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(lq.K[:, 0], batched.K[:, 0], rtol=1e-8, atol=1e-10)  # iLQR's gains are LQR's
+
+        systems = [random_system(rng, n, m) for _ in range(4)]
+        stacked = [jnp.asarray(np.stack(z)) for z in zip(*systems)]
+        P = jax.vmap(dare)(*stacked).P
+        for i, sysm in enumerate(systems):
+            np.testing.assert_allclose(P[i], dare(*map(jnp.asarray, sysm)).P, rtol=1e-9)
 
 
 def test_implicit_gradients_match_finite_differences():
@@ -292,6 +333,8 @@ def test_bad_input_is_a_clear_error():
         ilqr(swing_up_cost, pendulum_model, x0, jnp.zeros(5))
     with pytest.raises(ValueError, match="u_low must be a scalar or \\[m=1\\]"):
         ilqr(swing_up_cost, pendulum_model, x0, U0, u_low=jnp.zeros(2), u_high=jnp.ones(2))
+    with pytest.raises(ValueError, match=r"u_low must not exceed u_high: u_low\[0\] = 1 > u_high\[0\] = -1"):
+        ilqr(swing_up_cost, pendulum_model, x0, U0, u_low=1.0, u_high=-1.0)
     with pytest.raises(ValueError, match="the cost of the initial plan U0 is nan"):
         ilqr(lambda x, u, t: jnp.log(x[0] - 1.0), pendulum_model, x0, U0)
     with pytest.raises(ValueError, match="B must be"):

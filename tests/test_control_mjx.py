@@ -26,7 +26,7 @@ def test_ilqr_through_mjx_swings_the_pendulum_up():
         jnp.zeros(2))
     assert bool(r.converged)
     assert abs(float(r.X[-1, 0]) - np.pi) < 0.1 and abs(float(r.X[-1, 1])) < 0.1
-    assert float(jnp.abs(r.U).max()) == pytest.approx(3.0)  # the torque limit binds: it pumps
+    assert float(jnp.abs(r.U).max()) == pytest.approx(3.0)  # the torque limit binds
 
     # the same open-loop controls on C MuJoCo reach the top too (MJX = MuJoCo's dynamics)
     d = mujoco.MjData(model)

@@ -328,6 +328,10 @@ def test_bad_inputs_are_one_line_errors():
     _one_line_error(lambda: dp.value_iteration((P, R[:, :2]), 0.9), r"R must have shape \[S, A\] = \(12, 3\)")
     _one_line_error(lambda: dp.value_iteration((P, R, np.zeros(3, bool)), 0.9), r"terminal must have shape")
     _one_line_error(lambda: dp.value_iteration(P, 0.9), r"expected an MDP or a \(P, R\)")
+    _one_line_error(lambda: dp.value_iteration(P[0], R, 0.9), r"P must have shape \[S, A, S\]")
+    nan_r = R.copy()
+    nan_r[3, 1] = np.nan
+    _one_line_error(lambda: dp.value_iteration((P, nan_r), 0.9), "R has non-finite entries")
     bad = P.copy()
     bad[4, 1] *= 0.9
     _one_line_error(lambda: dp.value_iteration((bad, R), 0.9), r"rows of P must sum to 1 .*P\[4, 1\].*normalise")
@@ -352,6 +356,20 @@ def test_bad_inputs_are_one_line_errors():
     # γ = 1 is fine for a finite horizon, and γ in range passes.
     dp.finite_horizon((P, R), 3, 1.0)
     dp.check_mdp((P, R), 0.99)
+
+
+def test_solvers_take_the_tensors_themselves():
+    """``solver(P, R, ...)`` is ``solver((P, R), ...)``, also under vmap."""
+    P, R = MDPS["random0"].P, MDPS["random0"].R
+    for a, b in [(dp.value_iteration(P, R, 0.9), dp.value_iteration((P, R), 0.9)),
+                 (dp.q_value_iteration(P, R, gamma=0.9), dp.q_value_iteration((P, R), 0.9)),
+                 (dp.policy_iteration(P, R, 0.9, evaluation="iterative"),
+                  dp.policy_iteration((P, R), 0.9, evaluation="iterative")),
+                 (dp.finite_horizon(P, R, 7), dp.finite_horizon((P, R), 7))]:
+        jax.tree_util.tree_map(np.testing.assert_array_equal, a, b)
+    Ps, Rs = jnp.stack([P, P[::-1]]), jnp.stack([R, -R])
+    batched = jax.vmap(dp.value_iteration, in_axes=(0, 0, None))(Ps, Rs, 0.9)
+    np.testing.assert_allclose(batched.values[1], dp.value_iteration((P[::-1], -R), 0.9).values, rtol=1e-6)
 
 
 def test_under_jit_only_shapes_are_checked():

@@ -34,6 +34,7 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from rlx.control.trajectory import rollout, trajectory_cost
 
@@ -381,6 +382,13 @@ def check_problem(cost, dynamics, x0, U0, u_low=None, u_high=None) -> None:
         for name, b in (("u_low", u_low), ("u_high", u_high)):
             if jnp.ndim(b) not in (0, 1) or (jnp.ndim(b) == 1 and jnp.shape(b)[0] != U0.shape[1]):
                 raise ValueError(f"{name} must be a scalar or [m={U0.shape[1]}], got shape {jnp.shape(b)}")
+        if not any(isinstance(b, jax.core.Tracer) for b in (u_low, u_high)):
+            low, high = np.broadcast_arrays(np.asarray(u_low), np.asarray(u_high))
+            bad = np.flatnonzero(np.atleast_1d(low > high))
+            if bad.size:
+                i = int(bad[0])
+                raise ValueError(f"u_low must not exceed u_high: u_low[{i}] = {np.atleast_1d(low)[i]:g} > "
+                                 f"u_high[{i}] = {np.atleast_1d(high)[i]:g}")
 
 
 ilqr_jit = partial(jax.jit, static_argnames=("cost", "dynamics", "max_iters", "ddp", "convex"))(ilqr)

@@ -4,6 +4,7 @@ JAX functions, so iLQR differentiates straight through them.
     model = mujoco.MjModel.from_xml_string(PENDULUM_XML)
     dynamics = mjx_dynamics(model)          # x = [qpos, qvel], u = ctrl
     result = rlx.control.ilqr(cost, dynamics, x0, U0)
+    # a full demo: python experiments/ilqr_mjx_pendulum.py
 
 Needs the optional ``mjx`` extra (``pip install "rlx[mjx]"``: mujoco and
 mujoco-mjx of the same release).
@@ -29,8 +30,9 @@ PENDULUM_XML = """
 </mujoco>
 """
 """A 0.5 m, 1 kg pole on a damped hinge (θ = 0 hanging, θ = π upright), torque in
-[-3, 3] N·m — below the ≈ 2.45 N·m needed to hold it horizontal plus margin, so
-a swing-up has to pump."""
+[-3, 3] N·m: a little above the 2.45 N·m gravity exerts at horizontal
+(1 kg · 9.81 m/s² · 0.25 m), so the limit binds during a quick swing-up
+(``experiments/ilqr_mjx_pendulum.py``)."""
 
 
 def _mjx():

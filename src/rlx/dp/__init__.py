@@ -3,6 +3,7 @@
     import rlx.dp as dp
     mdp = dp.frozen_lake("4x4")                    # MDP(P [S, A, S], R [S, A], terminal [S])
     res = dp.value_iteration(mdp, gamma=0.99)      # DPResult(values, q_values, policy, ...)
+    dp.value_iteration(P, R, 0.99)                 # the same from the tensors themselves
     dp.policy_iteration(mdp, 0.99, evaluation="iterative", eval_iters=10)
     dp.finite_horizon(mdp, horizon=100)            # non-stationary policy [H, S]
     dp.with_sink_state(mdp, 0.99)                  # discounting as termination

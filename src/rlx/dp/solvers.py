@@ -54,6 +54,20 @@ class DPResult(NamedTuple):
     converged: jax.Array  # the stopping rule was met (finite horizon: always True)
 
 
+def tensors_or_mdp(solver):
+    """Let ``solver(mdp, ...)`` also take the tensors themselves, ``solver(P, R, ...)``:
+    a first argument that is not an ``MDP`` or a tuple is ``P``, and ``R`` follows it."""
+    @functools.wraps(solver)
+    def wrapper(mdp, *args, **kwargs):
+        if not isinstance(mdp, (MDP, tuple, list)):
+            if not args or jnp.ndim(args[0]) == 0:
+                raise ValueError(f"{solver.__name__}: expected an MDP or a (P, R) / (P, R, terminal) tuple "
+                                 f"first, or the tensors P [S, A, S], R [S, A] as two arguments")
+            mdp, args = (mdp, args[0]), args[1:]
+        return solver(mdp, *args, **kwargs)
+    return wrapper
+
+
 # --------------------------------------------------------------------------- building blocks
 
 
@@ -61,6 +75,7 @@ def _backup(P, R, V, gamma):
     return R + gamma * jnp.einsum("sat,t->sa", P, V, precision=_HI)
 
 
+@tensors_or_mdp
 def q_values(mdp, values, gamma) -> jax.Array:
     """``Q(s, a) = R(s, a) + γ Σ_s' P(s' | s, a) V(s')`` (0 in terminal states)."""
     mdp = as_mdp(mdp)
@@ -80,6 +95,7 @@ def _solve_policy(P, R, policy, gamma):
     return jnp.linalg.solve(eye - gamma * P_pi, R_pi)
 
 
+@tensors_or_mdp
 def policy_evaluation(mdp, policy, gamma) -> jax.Array:
     """Exact ``V^π``: the solution of ``(I − γ P_π) V = R_π`` (γ < 1)."""
     mdp = prepare(mdp, gamma)
@@ -139,6 +155,7 @@ def _check_loop(tol, max_iters) -> None:
 # --------------------------------------------------------------------------- infinite horizon
 
 
+@tensors_or_mdp
 def value_iteration(mdp, gamma, tol: float = 1e-6, max_iters: int = 100_000) -> DPResult:
     """Value iteration ``V_{k+1} = T V_k`` from ``V_0 = 0``, until
     ``‖V_{k+1} − V_k‖∞ < tol·(1−γ)/(2γ)``: then the greedy policy of the returned
@@ -170,6 +187,7 @@ def _value_iteration(mdp: MDP, gamma, tol, max_iters) -> DPResult:
     return _result(P, R, V, g, k, progress.done)
 
 
+@tensors_or_mdp
 def q_value_iteration(mdp, gamma, tol: float = 1e-6, max_iters: int = 100_000) -> DPResult:
     """Q-value iteration ``Q_{k+1}(s, a) = R(s, a) + γ Σ_s' P(s' | s, a) max_a' Q_k(s', a')``
     from ``Q_0 = 0``, until ``‖Q_{k+1} − Q_k‖∞ < tol·(1−γ)/(2γ)``. Returns
@@ -201,6 +219,7 @@ def _q_value_iteration(mdp: MDP, gamma, tol, max_iters) -> DPResult:
     return _result(P, R, Q.max(-1), g, k, progress.done)
 
 
+@tensors_or_mdp
 def policy_iteration(mdp, gamma, evaluation: str = "exact", eval_iters: int = 20, tol: float = 1e-6,
                      max_iters: int = 10_000) -> DPResult:
     """Policy iteration: evaluate π_k, then improve ``π_{k+1}(s) ∈ argmax_a Q_{V_k}(s, a)``
@@ -262,6 +281,7 @@ def _policy_iteration(mdp: MDP, gamma, tol, max_iters, eval_iters, exact: bool) 
 # --------------------------------------------------------------------------- finite horizon
 
 
+@tensors_or_mdp
 def finite_horizon(mdp, horizon: int, gamma=1.0) -> DPResult:
     """Backward induction over ``horizon`` steps: ``V_H = 0``,
     ``Q_t = R + γ P V_{t+1}``, ``V_t = max_a Q_t``, ``π_t = argmax_a Q_t``
