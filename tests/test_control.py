@@ -70,8 +70,10 @@ def test_finite_horizon_lqr_value_is_the_rollout_cost_and_optimal(tv_problem):
     with jax.enable_x64(True):
         a = {k: jnp.asarray(v) for k, v in a.items()}
         x0 = jnp.asarray(x0)
-        sol = lqr(**a)
+        sol = lqr(**a, x0=x0)
         X, U = lqr_rollout(sol, a["A"], a["B"], x0, a["c"])
+        np.testing.assert_array_equal(sol.X, X)
+        np.testing.assert_array_equal(sol.U, U)
         J = lq_cost(X, U, a["Q"], a["R"], a["S"], a["q"], a["r"])
         V0 = 0.5 * x0 @ sol.P[0] @ x0 + sol.p[0] @ x0 + sol.v[0]
         np.testing.assert_allclose(J, V0, rtol=1e-10)
@@ -194,6 +196,68 @@ def test_vmapped_solves_equal_single_solves(swing_up):
         np.testing.assert_allclose(batched.cost[i], single.cost, rtol=1e-4)
         np.testing.assert_allclose(batched.X[i, -1], single.X[-1], atol=1e-3)
     assert bool(batched.converged.all())
+
+
+def test_line_search_and_regularisation_schedule_by_hand():
+    """One control, x₁ = x₀ + u, J(u) = ½·10⁻³u² + log cosh(x₁) from x₀ = 3. The Newton
+    step (about −100) overshoots, so the line search must take the largest α in
+    {1, ½, …, 2⁻⁷} whose actual reduction is ≥ c₁ = 0.1 of the predicted one. With only
+    α = 1 every step is rejected until μ, growing by Tassa's schedule
+    (δ ← max(1.6, 1.6δ), μ ← max(10⁻⁶, μδ)), shrinks it enough."""
+    with jax.enable_x64(True):
+        def cost(x, u, t):
+            return jnp.where(t == 1, jnp.log(jnp.cosh(x[0])), 0.5e-3 * u[0] ** 2)
+
+        def dyn(x, u, t):
+            return x + u
+
+        x0, U0 = jnp.array([3.0]), jnp.zeros((1, 1))
+        J = lambda u: 0.5e-3 * u**2 + np.log(np.cosh(3.0 + u))  # noqa: E731
+        Qu, Quu = np.tanh(3.0), 1 / np.cosh(3.0) ** 2 + 1e-3
+        k = -Qu / Quu
+        alphas = 0.5 ** np.arange(8)
+        ok = [(J(0) - J(a * k)) > 0 and (J(0) - J(a * k)) >= 0.1 * -(a * k * Qu + 0.5 * a**2 * k**2 * Quu)
+              for a in alphas]
+        best = alphas[ok.index(True)]
+        assert best < 1  # the full step is rejected
+        r = ilqr(cost, dyn, x0, U0, max_iters=1)
+        np.testing.assert_allclose(r.cost_history[1], J(best * k), rtol=1e-12)
+        np.testing.assert_allclose(r.U[0, 0], best * k, rtol=1e-12)
+        assert float(r.mu) == 0.0  # accepted from μ = 0: stays 0
+
+        mu, delta = 0.0, 1.0
+        for i in range(1, 4):
+            delta = max(1.6, delta * 1.6)
+            mu = max(1e-6, mu * delta)
+            rejected = ilqr(cost, dyn, x0, U0, max_iters=i, alphas=(1.0,))
+            np.testing.assert_allclose(rejected.mu, mu, rtol=1e-12)
+            np.testing.assert_array_equal(rejected.cost_history[: i + 1], J(0.0))  # J unchanged
+        # both reach the stationary point 10⁻³u + tanh(3 + u) = 0 (u ≈ −2.997); with α = 1 only,
+        # μ stays large enough that the relative-improvement test stops it a little earlier
+        for kw, tol in (({}, 1e-6), (dict(alphas=(1.0,)), 1e-3)):
+            full = ilqr(cost, dyn, x0, U0, max_iters=200, **kw)
+            u = float(full.U[0, 0])
+            assert bool(full.converged) and abs(1e-3 * u + np.tanh(3.0 + u)) < tol, (kw, u)
+
+
+def test_ddp_terms_make_a_one_step_problem_exact_newton():
+    """With one step, x₁ = x₀ + sin u and J(u) = ½·10⁻³u² + ½(x₁ − 1)², DDP's step is
+    Newton's on J: J'' includes V_x·f_uu = (x₁ − 1)(−sin u). iLQR's (Gauss–Newton)
+    leaves that term out."""
+    with jax.enable_x64(True):
+        def cost(x, u, t):
+            return jnp.where(t == 1, 0.5 * (x[0] - 1.0) ** 2, 0.5e-3 * u[0] ** 2)
+
+        def dyn(x, u, t):
+            return x + jnp.sin(u)
+
+        u0 = 0.3
+        grad = 1e-3 * u0 + (np.sin(u0) - 1) * np.cos(u0)
+        newton = 1e-3 + np.cos(u0) ** 2 - (np.sin(u0) - 1) * np.sin(u0)
+        gauss_newton = 1e-3 + np.cos(u0) ** 2
+        for ddp, hess in ((True, newton), (False, gauss_newton)):
+            r = ilqr(cost, dyn, jnp.zeros(1), jnp.full((1, 1), u0), max_iters=1, ddp=ddp)
+            np.testing.assert_allclose(r.U[0, 0], u0 - grad / hess, rtol=1e-10)
 
 
 def test_lq_solvers_vmap_over_problems_and_cost_weights():
@@ -341,5 +405,7 @@ def test_bad_input_is_a_clear_error():
         lqr(jnp.zeros((3, 2, 2)), jnp.zeros((4, 2, 1)), jnp.zeros((4, 2, 2)), jnp.zeros((3, 1, 1)))
     with pytest.raises(ValueError, match="Q must be \\[4, 2, 2\\]"):
         lqr(jnp.zeros((3, 2, 2)), jnp.zeros((3, 2, 1)), jnp.zeros((3, 2, 2)), jnp.zeros((3, 1, 1)))
+    with pytest.raises(ValueError, match=r"x0 must be \[n=2\]"):
+        lqr(jnp.zeros((3, 2, 2)), jnp.zeros((3, 2, 1)), jnp.zeros((4, 2, 2)), jnp.zeros((3, 1, 1)), x0=jnp.zeros(3))
     with pytest.raises(ValueError, match="dare needs"):
         dare(jnp.zeros((2, 2)), jnp.zeros((3, 1)), jnp.eye(2), jnp.eye(1))

@@ -33,6 +33,8 @@ class LQRSolution(NamedTuple):
     P: jax.Array  # [T + 1, n, n] value Hessians
     p: jax.Array  # [T + 1, n] value gradients
     v: jax.Array  # [T + 1] value constants: V_t(x) = ½xᵀP_t x + p_tᵀx + v_t
+    X: jax.Array | None = None  # [T + 1, n] the optimal trajectory from x0 (given x0)
+    U: jax.Array | None = None  # [T, m] its controls
 
 
 def _sym(M):
@@ -55,8 +57,9 @@ def check_lq_shapes(A, B, Q, R, S=None, q=None, r=None, c=None) -> tuple[int, in
     return T, n, m
 
 
-def lqr(A, B, Q, R, S=None, q=None, r=None, c=None) -> LQRSolution:
-    """Finite-horizon LQR by the backward Riccati recursion (module docstring)."""
+def lqr(A, B, Q, R, S=None, q=None, r=None, c=None, x0=None) -> LQRSolution:
+    """Finite-horizon LQR by the backward Riccati recursion (module docstring); with
+    ``x0 [n]`` also the optimal trajectory ``X``, ``U`` (the forward rollout, ``lqr_rollout``)."""
     T, n, m = check_lq_shapes(A, B, Q, R, S, q, r, c)
     dtype = jnp.result_type(A, B, Q, R)
     S = jnp.zeros((T, m, n), dtype) if S is None else S
@@ -82,8 +85,13 @@ def lqr(A, B, Q, R, S=None, q=None, r=None, c=None) -> LQRSolution:
 
     final = (Q[T], q[T], jnp.zeros((), dtype))
     _, (K, k, P, p, v) = jax.lax.scan(step, final, (A, B, Q[:T], R, S, q[:T], r, c), reverse=True)
-    return LQRSolution(K, k, jnp.concatenate([P, Q[T][None]]), jnp.concatenate([p, q[T][None]]),
-                       jnp.concatenate([v, jnp.zeros((1,), dtype)]))
+    sol = LQRSolution(K, k, jnp.concatenate([P, Q[T][None]]), jnp.concatenate([p, q[T][None]]),
+                      jnp.concatenate([v, jnp.zeros((1,), dtype)]))
+    if x0 is not None:
+        if jnp.shape(x0) != (n,):
+            raise ValueError(f"x0 must be [n={n}], got {list(jnp.shape(x0))}")
+        sol = sol._replace(**dict(zip("XU", lqr_rollout(sol, A, B, x0, c))))
+    return sol
 
 
 def lqr_rollout(sol: LQRSolution, A, B, x0, c=None):
