@@ -275,23 +275,25 @@ def test_lq_solvers_vmap_over_problems_and_cost_weights():
             return ilqr(lambda x, u, t: 0.5 * w * x @ x + 0.5 * u @ u, lambda x, u, t: A @ x + B @ u,
                         x0, jnp.zeros((T, m)))
 
-        batched = jax.vmap(solve)(weights)
+        batched = jax.jit(jax.vmap(solve))(weights)
+        single = jax.jit(solve)
         for i, w in enumerate(weights):
-            np.testing.assert_allclose(batched.U[i], solve(w).U, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(batched.U[i], single(w).U, rtol=1e-9, atol=1e-12)
         assert not np.allclose(batched.U[0], batched.U[2])
 
         As, Bs, R = jnp.broadcast_to(A, (T, n, n)), jnp.broadcast_to(B, (T, n, m)), jnp.ones((T, m, m))
-        lq = jax.vmap(lambda w: lqr(As, Bs, w * jnp.broadcast_to(jnp.eye(n), (T + 1, n, n)), R))(weights)
+        gains = jax.jit(lambda w: lqr(As, Bs, w * jnp.broadcast_to(jnp.eye(n), (T + 1, n, n)), R))
+        lq = jax.vmap(gains)(weights)
         for i, w in enumerate(weights):
-            np.testing.assert_allclose(lq.K[i], lqr(As, Bs, w * jnp.broadcast_to(jnp.eye(n), (T + 1, n, n)), R).K,
-                                       rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(lq.K[i], gains(w).K, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(lq.K[:, 0], batched.K[:, 0], rtol=1e-8, atol=1e-10)  # iLQR's gains are LQR's
 
         systems = [random_system(rng, n, m) for _ in range(4)]
         stacked = [jnp.asarray(np.stack(z)) for z in zip(*systems)]
-        P = jax.vmap(dare)(*stacked).P
+        P = jax.jit(jax.vmap(dare))(*stacked).P
+        one = jax.jit(dare)
         for i, sysm in enumerate(systems):
-            np.testing.assert_allclose(P[i], dare(*map(jnp.asarray, sysm)).P, rtol=1e-9)
+            np.testing.assert_allclose(P[i], one(*map(jnp.asarray, sysm)).P, rtol=1e-9)
 
 
 def test_implicit_gradients_match_finite_differences():
